@@ -1,0 +1,489 @@
+/*
+ * rsock.h — raw socket devices for C.
+ *
+ * A socket device (rsock_t) is a socket that is always non-blocking and
+ * close-on-exec.  Where the kernel would block, an operation returns -EAGAIN
+ * (-EINPROGRESS for a pending connect) and the caller waits for the device
+ * with rsock_wait_in / rsock_wait_out, which parks only the calling fiber.
+ *
+ * Conventions, for every function below unless its comment says otherwise:
+ *   - a return value >= 0 is success; a negative value is -errno;
+ *   - every failure also records a line naming the operation and its
+ *     arguments, read back with rsock_error_message();
+ *   - NULL where an object is required is -EINVAL;
+ *   - deadlines are absolute milliseconds on rsock_now()'s clock;
+ *     -1 is "no deadline", 0 is "do not wait".
+ *
+ * Sections: errors; addresses; sockets; options; constants; waiting and
+ * fibers; stream helpers.  Each entry has a page under doc/ and a man page.
+ */
+#ifndef RSOCK_H
+#define RSOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#ifdef __linux__
+#include <linux/netlink.h>
+#include <netpacket/packet.h>
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GLIBC__) && !defined(__USE_GNU)
+/* glibc declares struct ucred only under _GNU_SOURCE; SO_PEERCRED's value
+ * needs it, so programs built without that macro get the same layout here. */
+struct ucred {
+    pid_t pid;
+    uid_t uid;
+    gid_t gid;
+};
+#endif
+
+#if defined(RSOCK_BUILDING) && defined(__GNUC__)
+#define RSOCK_API __attribute__((visibility("default")))
+#else
+#define RSOCK_API
+#endif
+
+#define RSOCK_VERSION_MAJOR 0
+#define RSOCK_VERSION_MINOR 1
+#define RSOCK_VERSION_PATCH 0
+#define RSOCK_VERSION_STRING "0.1.0"
+
+/* The library's version, "MAJOR.MINOR.PATCH".  Never fails. */
+RSOCK_API const char *rsock_version(void);
+
+/* ======================================================================
+ * Errors
+ * ====================================================================== */
+
+/* The last failure of this thread: one line naming the operation, its
+ * arguments and the reason, e.g.
+ *   rsock_addr_parse "1.2.3.999:80": bad IPv4 address
+ *   rsock_connect [::1]:9: Connection refused
+ * Returns "" when nothing has failed yet on this thread.  The text stays
+ * valid until the next rsock call on this thread fails. */
+RSOCK_API const char *rsock_error_message(void);
+
+/* The system's text for an error code; accepts -errno or errno.
+ * Thread-safe; never returns NULL ("Unknown error N" for unknown codes). */
+RSOCK_API const char *rsock_strerror(int code);
+
+/* ======================================================================
+ * Socket addresses  (reference: make-socket-address, socket-address, ...)
+ * ====================================================================== */
+
+#ifndef UNIX_MAX_PATH
+/* The size of sun_path, the Linux kernel's name for it. */
+#define UNIX_MAX_PATH ((int)sizeof(((struct sockaddr_un *)0)->sun_path))
+#endif
+
+/* Longest text rsock_addr_format writes, with its terminating NUL:
+ * "unix:" + a path of UNIX_MAX_PATH - 1 bytes, or an IPv6 address with
+ * brackets, a scope name and a port. */
+#define RSOCK_ADDRSTRLEN (UNIX_MAX_PATH + 8)
+
+/* A socket address: a value type you may keep on the stack or copy.
+ * `len` is the number of meaningful bytes of the sockaddr, as the kernel
+ * takes and returns it. */
+typedef struct {
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6;
+        struct sockaddr_un un;
+#ifdef __linux__
+        struct sockaddr_nl nl;
+        struct sockaddr_ll ll;
+#endif
+        struct sockaddr_storage ss;
+    };
+    socklen_t len;
+} rsock_addr;
+
+/* make-socket-address: a zeroed address of `family` (AF_INET, AF_INET6,
+ * AF_UNIX, AF_NETLINK or AF_PACKET) with its full length.
+ * Errors: -EINVAL (a NULL), -EAFNOSUPPORT (another family). */
+RSOCK_API int rsock_addr_init(rsock_addr *a, int family);
+
+/* socket-address-in: IPv4 `host` as exactly four decimal parts
+ * ("127.0.0.1"; no "127.1", no octal, no leading zeros) and `port` 0..65535.
+ * Errors: -EINVAL (a NULL, bad address text, port out of range). */
+RSOCK_API int rsock_addr_in(rsock_addr *a, const char *host, int port);
+
+/* socket-address-in6: IPv6 `host` in RFC 4291 text (an embedded dotted
+ * quad allowed), with an optional "%scope" (interface name or number), and
+ * `port` 0..65535.  Errors: -EINVAL (a NULL, bad text, port out of range),
+ * -ENODEV (a scope name that names no interface). */
+RSOCK_API int rsock_addr_in6(rsock_addr *a, const char *host, int port);
+
+/* socket-address-un: a Unix address.  A leading '@' names Linux's abstract
+ * namespace ("@name": at most UNIX_MAX_PATH - 1 bytes after the '@', length
+ * counts no padding).  Errors: -EINVAL (a NULL or an empty path),
+ * -ENAMETOOLONG (a path of UNIX_MAX_PATH bytes or more). */
+RSOCK_API int rsock_addr_un(rsock_addr *a, const char *path);
+
+/* socket-address: parse address text.  The grammar:
+ *   1.2.3.4:80        IPv4 and port
+ *   [::1]:80          IPv6 in brackets, optional %scope inside them
+ *   ::1:80            bare IPv6, split at its last colon (as the reference)
+ *   :80               the wildcard 0.0.0.0:80
+ *   name:80           a host name, resolved (first usable address); called
+ *                     in a fiber, the resolver runs off the loop
+ *   /path, ./p, unix:p   a Unix path (text containing '/', or "unix:")
+ *   @name             an abstract Unix name
+ * Nothing else is taken as a path.  Hex-looking names ("db:5432") are names.
+ * Errors: -EINVAL (a NULL, bad text: the message says which part),
+ * -ENAMETOOLONG (a Unix path too long), -ENOENT (the name does not resolve;
+ * the message carries the resolver's text), -EHOSTUNREACH (the resolver
+ * said "try again"), -ENOMEM. */
+RSOCK_API int rsock_addr_parse(rsock_addr *a, const char *text);
+
+/* socket-address?: true when `a` is not NULL, its family is one this
+ * library knows and its length fits that family. */
+RSOCK_API bool rsock_addr_valid(const rsock_addr *a);
+
+/* socket-address-family: the family (AF_INET, ...), or -EINVAL for NULL. */
+RSOCK_API int rsock_addr_family(const rsock_addr *a);
+
+/* socket-address->string: write `a` as text, snprintf-style: returns the
+ * length the whole text needs (without the NUL); when that is >= `size`,
+ * writes a NUL-terminated prefix (nothing when size is 0).  Forms:
+ * "1.2.3.4:80", "[2001:db8::1]:80" (RFC 5952), "[fe80::1%eth0]:80",
+ * "/abs/path", "unix:rel.sock", "@abstract", "netlink:PID:GROUPS",
+ * "packet:IFINDEX:PROTO".  rsock_addr_parse reads back every IP and Unix
+ * form.  Errors: -EINVAL (NULL `a`, NULL buf with size > 0, an invalid
+ * address). */
+RSOCK_API int rsock_addr_format(const rsock_addr *a, char *buf, size_t size);
+
+/* socket-address->address: the IP and port of an AF_INET or AF_INET6
+ * address.  Copies 4 or 16 bytes to `ip` (if not NULL) and the port to
+ * `*port` (if not NULL); returns the IP length, 4 or 16.
+ * Errors: -EINVAL (NULL `a`), -EAFNOSUPPORT (not an IP address). */
+RSOCK_API int rsock_addr_ip(const rsock_addr *a, uint8_t ip[16], int *port);
+
+/* The path of a pathname Unix address (NUL-terminated, inside `a`);
+ * NULL for an abstract or unnamed Unix address, any other family, or NULL. */
+RSOCK_API const char *rsock_addr_path(const rsock_addr *a);
+
+/* ======================================================================
+ * Socket devices  (reference: socket, server-socket, socket-bind, ...)
+ * ====================================================================== */
+
+/* Opaque socket device. */
+typedef struct rsock rsock_t;
+
+/* The reference's default listen backlog. */
+#define RSOCK_BACKLOG 10
+
+/* socket: make a socket of (domain, type, proto), non-blocking and
+ * close-on-exec, open for input and output, and registered with this
+ * thread's loop.  Errors: -EINVAL (NULL out), and the kernel's
+ * (-EAFNOSUPPORT, -EPROTONOSUPPORT, -EMFILE, -EPERM for raw sockets, ...). */
+RSOCK_API int rsock_socket(int domain, int type, int proto, rsock_t **out);
+
+/* server-socket: as rsock_socket, but open for input only: bind, listen
+ * and accept work; every output operation fails with -EBADF. */
+RSOCK_API int rsock_server_socket(int domain, int type, int proto, rsock_t **out);
+
+/* socket?: true when `fd` is an open socket descriptor. */
+RSOCK_API bool rsock_is_socket(int fd);
+
+/* Adopt an open socket descriptor: it is made non-blocking and close-on-exec
+ * and from then on belongs to the device (rsock_close closes it).
+ * Errors: -EINVAL (NULL out), -EBADF (not open), -ENOTSOCK (not a socket);
+ * on any error the descriptor is left open and untouched. */
+RSOCK_API int rsock_fdopen(int fd, rsock_t **out);
+
+/* socket-bind.  Errors: -EINVAL (a NULL, an invalid address),
+ * -EAFNOSUPPORT (address family differs from the socket's), the kernel's. */
+RSOCK_API int rsock_bind(rsock_t *s, const rsock_addr *a);
+
+/* socket-listen; backlog < 0 means RSOCK_BACKLOG.  Errors: the kernel's. */
+RSOCK_API int rsock_listen(rsock_t *s, int backlog);
+
+/* socket-accept: the next pending connection as a new device (non-blocking,
+ * close-on-exec, open both ways); its peer address to `peer` if not NULL.
+ * Errors: -EAGAIN (none pending), -EINVAL (NULL s or out), -EMFILE, ... */
+RSOCK_API int rsock_accept(rsock_t *s, rsock_addr *peer, rsock_t **out);
+
+/* socket-connect: 0 when connected, -EINPROGRESS when pending (wait for
+ * output, then read SO_ERROR), or the kernel's error (-ECONNREFUSED, ...). */
+RSOCK_API int rsock_connect(rsock_t *s, const rsock_addr *a);
+
+/* socket-shutdown: shut down SHUT_RD, SHUT_WR or SHUT_RDWR, and close that
+ * direction of the device: later operations in a closed direction fail with
+ * -EBADF (as output on a server socket does), with a message saying so.
+ * Errors: -EINVAL (bad how), -ENOTCONN, the kernel's. */
+RSOCK_API int rsock_shutdown(rsock_t *s, int how);
+
+/* socket-close: close the descriptor, wake every fiber waiting on the
+ * device with -ECANCELED, free the device.  rsock_close(NULL) is 0.
+ * Returns 0, or the kernel's close error (the device is freed anyway). */
+RSOCK_API int rsock_close(rsock_t *s);
+
+/* socket-send: send `len` bytes; returns the bytes taken (maybe fewer).
+ * Never raises SIGPIPE.  Errors: -EAGAIN (buffer full), -EBADF (a server
+ * socket, or output shut down), -EPIPE (peer gone), -EINVAL (NULL buf with
+ * len > 0). */
+RSOCK_API ssize_t rsock_send(rsock_t *s, const void *buf, size_t len, int flags);
+
+/* socket-sendto: as rsock_send, to address `to` (NULL: the connected peer). */
+RSOCK_API ssize_t rsock_sendto(rsock_t *s, const void *buf, size_t len, int flags,
+                               const rsock_addr *to);
+
+/* socket-sendmsg: gather-send `iovcnt` buffers with control data `ctl`
+ * (cmsg-formatted, `ctllen` bytes) to `to`; each of to, iov, ctl may be NULL.
+ * Errors: as rsock_send, and -EINVAL (iovcnt > IOV_MAX, NULL iov with
+ * iovcnt > 0, ctllen shorter than one cmsghdr). */
+RSOCK_API ssize_t rsock_sendmsg(rsock_t *s, const rsock_addr *to, const struct iovec *iov,
+                                size_t iovcnt, const void *ctl, size_t ctllen, int flags);
+
+/* socket-recvmsg* (send side): send a caller-owned msghdr as is
+ * (MSG_NOSIGNAL added).  Errors: as rsock_sendmsg. */
+RSOCK_API ssize_t rsock_sendmsg_raw(rsock_t *s, const struct msghdr *msg, int flags);
+
+/* socket-recv: receive up to `len` bytes; 0 at end of stream.
+ * Errors: -EAGAIN (nothing yet), -EBADF (input shut down), -EINVAL. */
+RSOCK_API ssize_t rsock_recv(rsock_t *s, void *buf, size_t len, int flags);
+
+/* socket-recvfrom: as rsock_recv; the sender's address to `from` if not
+ * NULL (from->len 0 when the socket has no sender address, e.g. a stream). */
+RSOCK_API ssize_t rsock_recvfrom(rsock_t *s, void *buf, size_t len, int flags,
+                                 rsock_addr *from);
+
+/* socket-recvmsg: scatter-receive into `iov`, control data into `ctl`.
+ * Returns the reference's four values: the byte count (returned; with
+ * MSG_TRUNC the datagram's full length), the name length (from->len),
+ * the control length (*ctllen in: buffer size, out: bytes written) and the
+ * message flags (*rflags: MSG_TRUNC, MSG_CTRUNC, ...).  from, ctl, ctllen
+ * and rflags may be NULL.  Errors: as rsock_recv, and -EINVAL (iovcnt >
+ * IOV_MAX, a control buffer smaller than one cmsghdr). */
+RSOCK_API ssize_t rsock_recvmsg(rsock_t *s, rsock_addr *from, const struct iovec *iov,
+                                size_t iovcnt, void *ctl, size_t *ctllen, int flags,
+                                int *rflags);
+
+/* socket-recvmsg*: receive into a caller-owned msghdr (all its fields are
+ * the caller's: name, iov, control and flags are written by the kernel). */
+RSOCK_API ssize_t rsock_recvmsg_raw(rsock_t *s, struct msghdr *msg, int flags);
+
+/* socket-getpeername / socket-getsockname.  Errors: -EINVAL (a NULL),
+ * -ENOTCONN (no peer), the kernel's. */
+RSOCK_API int rsock_getpeername(rsock_t *s, rsock_addr *out);
+RSOCK_API int rsock_getsockname(rsock_t *s, rsock_addr *out);
+
+/* socket-domain and friends: the socket's domain (AF_*), type (SOCK_*,
+ * without SOCK_NONBLOCK/SOCK_CLOEXEC) and descriptor; -EINVAL for NULL. */
+RSOCK_API int rsock_domain(const rsock_t *s);
+RSOCK_API int rsock_type(const rsock_t *s);
+RSOCK_API int rsock_fd(const rsock_t *s);
+
+/* ======================================================================
+ * Socket options  (reference: socket-getsockopt, socket-setsockopt)
+ * ====================================================================== */
+
+/* The value types of the option table. */
+typedef enum {
+    RSOCK_OPT_NONE,     /* not allowed in this direction */
+    RSOCK_OPT_INT,      /* v.i */
+    RSOCK_OPT_BYTES,    /* v.bytes: caller's buffer, len in/out */
+    RSOCK_OPT_LINGER,   /* v.linger: off, or on with seconds */
+    RSOCK_OPT_TIMEVAL,  /* v.timeval: seconds as a double */
+    RSOCK_OPT_MREQ,     /* v.mreq: IPv4 group and interface address */
+    RSOCK_OPT_MREQ_SRC, /* v.mreq_src: group, interface, source */
+    RSOCK_OPT_MREQ6,    /* v.mreq6: IPv6 group, interface index */
+    RSOCK_OPT_UCRED     /* v.ucred: SO_PEERCRED */
+} rsock_opttype;
+
+/* A tagged option value; `type` says which member is meaningful. */
+typedef struct {
+    rsock_opttype type;
+    union {
+        int i;
+        struct { void *buf; size_t len; } bytes;             /* len is in/out */
+        struct { bool on; int seconds; } linger;
+        double timeval;                                      /* seconds */
+        struct { struct in_addr group, iface; } mreq;
+        struct { struct in_addr group, iface, source; } mreq_src;
+        struct { struct in6_addr group; unsigned ifindex; } mreq6;
+        struct ucred ucred;                                  /* SO_PEERCRED */
+    };
+} rsock_optval;
+
+/* One row of the option table: the types its get and set take
+ * (RSOCK_OPT_NONE: that direction is not allowed). */
+typedef struct {
+    int level, opt;
+    const char *name;
+    rsock_opttype get, set;
+} rsock_sockopt;
+
+/* The row for (level, opt), or NULL when the table has none. */
+RSOCK_API const rsock_sockopt *rsock_sockopt_find(int level, int opt);
+/* The row named `name` ("TCP_NODELAY", also "SO_OOBLINE"), or NULL. */
+RSOCK_API const rsock_sockopt *rsock_sockopt_by_name(const char *name);
+/* Every row this platform has; their number to *count (if not NULL). */
+RSOCK_API const rsock_sockopt *rsock_sockopt_table(size_t *count);
+/* The name of an option type: "int", "bytes", "linger", ... */
+RSOCK_API const char *rsock_opttype_name(rsock_opttype t);
+
+/* socket-getsockopt: read option (level, opt) into `v`, typed by its row
+ * (v->type is set; for bytes, set v->bytes.buf/len first: len is in/out).
+ * Errors: -EINVAL (a NULL), -ENOPROTOOPT (no such row, or the row cannot be
+ * read), the kernel's. */
+RSOCK_API int rsock_getsockopt(rsock_t *s, int level, int opt, rsock_optval *v);
+
+/* socket-setsockopt: set option (level, opt) from `v`, whose type must be
+ * the row's set type.  Errors: -EINVAL (a NULL, a value of another type:
+ * "SO_LINGER takes linger, not int"), -ENOPROTOOPT (no such row, or the row
+ * cannot be set), the kernel's. */
+RSOCK_API int rsock_setsockopt(rsock_t *s, int level, int opt, const rsock_optval *v);
+
+/* Typed shortcuts: each refuses a row of another type with -EINVAL
+ * ("SO_LINGER takes linger, not int"), and a direction the row lacks with
+ * -ENOPROTOOPT. */
+RSOCK_API int rsock_getsockopt_int(rsock_t *s, int level, int opt, int *out);
+RSOCK_API int rsock_setsockopt_int(rsock_t *s, int level, int opt, int value);
+RSOCK_API int rsock_getsockopt_timeval(rsock_t *s, int level, int opt, double *seconds);
+RSOCK_API int rsock_setsockopt_timeval(rsock_t *s, int level, int opt, double seconds);
+RSOCK_API int rsock_getsockopt_linger(rsock_t *s, bool *on, int *seconds);
+RSOCK_API int rsock_setsockopt_linger(rsock_t *s, bool on, int seconds);
+/* Returns the bytes written to buf. */
+RSOCK_API ssize_t rsock_getsockopt_bytes(rsock_t *s, int level, int opt, void *buf, size_t len);
+RSOCK_API int rsock_setsockopt_bytes(rsock_t *s, int level, int opt, const void *buf,
+                                     size_t len);
+
+/* ======================================================================
+ * Constants  (reference: the Constants list)
+ * ====================================================================== */
+
+/* One named constant of the reference. */
+typedef struct {
+    const char *name;
+    int value;
+    bool available; /* false: this platform lacks it (value is 0) */
+} rsock_const;
+
+/* The value of the reference's constant `name` ("AF_INET", "SO_OOBLINE").
+ * Errors: -EINVAL (a NULL), -ENOENT (not a constant of the reference),
+ * -ENOTSUP (this platform lacks it: the reference's #f). */
+RSOCK_API int rsock_const_lookup(const char *name, int *value);
+/* Every constant of the reference, available or not; count to *count. */
+RSOCK_API const rsock_const *rsock_const_table(size_t *count);
+
+/* ======================================================================
+ * Waiting and fibers  (reference: wait, fd-io-in, fd-io-out, spawn)
+ * ====================================================================== */
+
+/* Opaque fiber handle. */
+typedef struct rsock_fiber rsock_fiber;
+
+/* Now, in milliseconds on the monotonic clock: the clock of deadlines. */
+RSOCK_API int64_t rsock_now(void);
+
+/* fd-io-in / fd-io-out: wait until `s` is readable / writable (or has an
+ * error or hang-up to report), parking only the calling fiber; outside a
+ * fiber, runs this thread's loop until then.  Returns 0 when ready.
+ * Errors: -EINVAL (NULL), -ETIMEDOUT (deadline passed; deadline 0 on a
+ * device that is not ready), -ECANCELED (another fiber closed `s`). */
+RSOCK_API int rsock_wait_in(rsock_t *s, int64_t deadline);
+RSOCK_API int rsock_wait_out(rsock_t *s, int64_t deadline);
+
+/* spawn: start fn(arg) in a new fiber of this thread; it first runs when
+ * the caller waits, yields or runs the loop.  With `out` NULL the fiber is
+ * detached; otherwise it must be joined.  Errors: -EINVAL (NULL fn),
+ * -ENOMEM (no memory for a stack). */
+RSOCK_API int rsock_spawn(void (*fn)(void *), void *arg, rsock_fiber **out);
+
+/* Wait until fiber `f` has returned, then free it: 0.  Errors: -EINVAL
+ * (NULL, or a fiber that is not joinable from here: detached, already
+ * joined, or the caller itself), -ETIMEDOUT (deadline passed; `f` is still
+ * joinable). */
+RSOCK_API int rsock_join(rsock_fiber *f, int64_t deadline);
+
+/* Let the other ready fibers run, then continue.  Returns 0. */
+RSOCK_API int rsock_yield(void);
+
+/* Park the calling fiber until `deadline`: 0.  -ECANCELED when the fiber
+ * was woken early by rsock_cancel. */
+RSOCK_API int rsock_sleep(int64_t deadline);
+
+/* Run this thread's loop until no fiber other than the caller is left.
+ * Returns 0. */
+RSOCK_API int rsock_run(void);
+
+/* Stack size for fibers spawned from now on by this thread, rounded up to
+ * whole pages (a guard page is added below).  Errors: -EINVAL (under
+ * 16 KiB).  Returns 0. */
+RSOCK_API int rsock_set_stack_size(size_t bytes);
+
+/* Wake fiber `f` if it is parked (waiting, sleeping or joining): its wait
+ * returns -ECANCELED.  Errors: -EINVAL (NULL or finished). */
+RSOCK_API int rsock_cancel(rsock_fiber *f);
+
+/* ======================================================================
+ * Stream helpers  (the reference tutorial's higher-level proxy)
+ * ====================================================================== */
+
+/* rsock_listen_on flags. */
+#define RSOCK_REUSEPORT 1 /* set SO_REUSEPORT before bind */
+
+/* Connect a stream socket to address text (rsock_addr_parse's grammar),
+ * trying each resolved address in turn until one connects or `deadline`
+ * passes.  Errors: -EINVAL (a NULL, bad text), -ETIMEDOUT, the last
+ * connect error (-ECONNREFUSED, ...). */
+RSOCK_API int rsock_dial(const char *text, int64_t deadline, rsock_t **out);
+
+/* A listening stream server socket on address text, with SO_REUSEADDR
+ * (and SO_REUSEPORT with RSOCK_REUSEPORT in `flags`); backlog < 0 means
+ * RSOCK_BACKLOG.  A pathname Unix socket file left behind is not removed.
+ * Errors: -EINVAL (a NULL, bad text), the kernel's (-EADDRINUSE, ...). */
+RSOCK_API int rsock_listen_on(const char *text, int backlog, rsock_t **out);
+RSOCK_API int rsock_listen_on_flags(const char *text, int backlog, int flags, rsock_t **out);
+
+/* Accept, waiting until a connection comes or `deadline` passes.
+ * Errors: as rsock_accept (never -EAGAIN), -ETIMEDOUT, -ECANCELED. */
+RSOCK_API int rsock_accept_wait(rsock_t *s, rsock_addr *peer, rsock_t **out, int64_t deadline);
+
+/* Connect, waiting for a pending connection to finish (SO_ERROR read).
+ * Errors: as rsock_connect (never -EINPROGRESS), -ETIMEDOUT, -ECANCELED. */
+RSOCK_API int rsock_connect_wait(rsock_t *s, const rsock_addr *a, int64_t deadline);
+
+/* Read at least one byte, waiting for input: bytes read, 0 at end of stream.
+ * Errors: as rsock_recv (never -EAGAIN), -ETIMEDOUT, -ECANCELED. */
+RSOCK_API ssize_t rsock_read(rsock_t *s, void *buf, size_t len, int64_t deadline);
+
+/* Write all `len` bytes, waiting for room: returns len.  Errors: as
+ * rsock_send (never -EAGAIN), -ETIMEDOUT, -ECANCELED; on an error some
+ * bytes may have been written. */
+RSOCK_API ssize_t rsock_write_all(rsock_t *s, const void *buf, size_t len, int64_t deadline);
+
+/* rsock_copy_with flags. */
+#define RSOCK_COPY_SPLICE 1 /* move through splice(2) and a pooled pipe */
+#define RSOCK_COPY_BUFFER 2 /* move through a pooled user-space buffer */
+
+/* Move bytes from `from` to `to` until end of stream, then shut down the
+ * writing side of `to`.  Returns the bytes moved, or the error that stopped
+ * the copy, even after some bytes moved (-ETIMEDOUT at the deadline,
+ * -ECONNRESET, -EPIPE, -ECANCELED, ...).  Uses the faster method measured
+ * for stream sockets (see bench/README.md). */
+RSOCK_API int64_t rsock_copy(rsock_t *from, rsock_t *to, int64_t deadline);
+
+/* As rsock_copy with the method chosen by `flags` (0: the default), and an
+ * idle limit: with idle_ms > 0, the copy stops with -ETIMEDOUT when no byte
+ * moved for idle_ms milliseconds. */
+RSOCK_API int64_t rsock_copy_with(rsock_t *from, rsock_t *to, int64_t deadline, int64_t idle_ms,
+                                  int flags);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RSOCK_H */

@@ -1,0 +1,53 @@
+/* Internal interfaces shared by the library's sources; not installed. */
+#ifndef RSOCK_INTERNAL_H
+#define RSOCK_INTERNAL_H
+
+#include "rsock.h"
+
+#include <netdb.h>
+
+#define RSOCK__IN 1u  /* input direction */
+#define RSOCK__OUT 2u /* output direction */
+
+struct rsock__waiter; /* a fiber parked on a device (fiber.c, poll_epoll.c) */
+
+/* The socket device.  `ready` caches edge-triggered readiness: a bit is
+ * cleared when an operation in that direction returns -EAGAIN and set again
+ * by the loop when the kernel reports an edge, so a waiter whose bit is set
+ * returns at once without a syscall. */
+struct rsock {
+    int fd;
+    int domain, type, protocol;
+    unsigned open;                      /* directions still open */
+    unsigned ready;                     /* directions with no -EAGAIN since the last edge */
+    struct rsock__waiter *waiters[2];   /* parked for input [0], output [1] */
+    void *loop;                         /* the loop it is registered with, or NULL */
+};
+
+/* ---- error record (error.c) ----
+ * Record "fmt..." as this thread's last failure and return -err (err > 0). */
+int rsock__fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* As rsock__fail, with ": <strerror(err)>" appended. */
+int rsock__fail_sys(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Address text for messages: never fails ("(null)", "(invalid)"). */
+const char *rsock__addr_str(const rsock_addr *a, char buf[RSOCK_ADDRSTRLEN]);
+
+/* ---- the loop (poll_epoll.c) ---- */
+/* Register `s` with this thread's loop, edge-triggered, for input and
+ * output; sets s->loop and marks it ready both ways.  0 or -errno. */
+int rsock__loop_add(struct rsock *s);
+/* Deregister `s` (before its descriptor is closed) and wake its waiters
+ * with -ECANCELED. */
+void rsock__loop_remove(struct rsock *s);
+
+/* An operation in direction `dir` returned -EAGAIN: the next wait parks. */
+static inline void rsock__not_ready(struct rsock *s, unsigned dir) { s->ready &= ~dir; }
+
+/* ---- name resolution (resolve.c) ----
+ * getaddrinfo that, called in a fiber, runs on a helper thread and parks
+ * only the calling fiber.  Returns getaddrinfo's code (0 or EAI_*). */
+int rsock__getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                       struct addrinfo **res);
+
+#endif

@@ -1,0 +1,103 @@
+/* Test harness: each test program is its own process, run by ctest with a
+ * timeout.  Assertions print both values, file:line and the library's last
+ * error message.  CHECK_NO_FD_LEAK compares /proc/self/fd before and after. */
+#ifndef RSOCK_CHECK_H
+#define RSOCK_CHECK_H
+
+#include "rsock.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int check_failures;
+static int check_passes;
+
+#define CHECK_FAIL_(fmt, ...)                                                                      \
+    do {                                                                                           \
+        fprintf(stderr, "%s:%d: " fmt "\n  last error: %s\n", __FILE__, __LINE__, __VA_ARGS__,     \
+                rsock_error_message());                                                            \
+        check_failures++;                                                                          \
+    } while (0)
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            CHECK_FAIL_("CHECK(%s) failed", #cond);                                                \
+    } while (0)
+
+#define CHECK_EQ(a, b)                                                                             \
+    do {                                                                                           \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
+        if (a_ != b_)                                                                              \
+            CHECK_FAIL_("%s == %s failed: %lld != %lld", #a, #b, a_, b_);                          \
+    } while (0)
+
+#define CHECK_STR(a, b)                                                                            \
+    do {                                                                                           \
+        const char *a_ = (a), *b_ = (b);                                                           \
+        if (!a_ || !b_ || strcmp(a_, b_) != 0)                                                     \
+            CHECK_FAIL_("%s == %s failed: \"%s\" != \"%s\"", #a, #b, a_ ? a_ : "(null)",           \
+                        b_ ? b_ : "(null)");                                                       \
+    } while (0)
+
+/* The call failed with -err and recorded a message containing `part`. */
+#define CHECK_ERR(call, err, part)                                                                 \
+    do {                                                                                           \
+        long long r_ = (long long)(call);                                                          \
+        if (r_ != -(long long)(err))                                                               \
+            CHECK_FAIL_("%s: got %lld, want -%s (%d)", #call, r_, #err, (int)(err));               \
+        else if (!strstr(rsock_error_message(), (part)))                                           \
+            CHECK_FAIL_("%s: message \"%s\" lacks \"%s\"", #call, rsock_error_message(), (part));  \
+    } while (0)
+
+/* Stop the test program at once: the rest would only cascade. */
+#define REQUIRE(cond)                                                                              \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            CHECK_FAIL_("REQUIRE(%s) failed", #cond);                                              \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+static inline int check_fd_count(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1; /* the directory's own descriptor */
+}
+
+/* Run one test function and count it. */
+#define RUN(fn)                                                                                    \
+    do {                                                                                           \
+        int before_ = check_failures;                                                              \
+        fn();                                                                                      \
+        if (check_failures == before_)                                                             \
+            check_passes++;                                                                        \
+        else                                                                                       \
+            fprintf(stderr, "FAILED: %s\n", #fn);                                                  \
+    } while (0)
+
+/* Print the plain closing line and return the exit status. */
+static inline int check_done(void)
+{
+    printf("%d passed, %d failed\n", check_passes, check_failures);
+    return check_failures ? 1 : 0;
+}
+
+/* A fresh directory under $TMPDIR or /tmp; the caller removes it. */
+static inline char *check_tmpdir(char buf[256])
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(buf, 256, "%s/rsock-test-XXXXXX", base && *base ? base : "/tmp");
+    return mkdtemp(buf);
+}
+
+#endif
