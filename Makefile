@@ -22,7 +22,7 @@ install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 asan:
-	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DRSOCK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
+	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DRSOCK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang"
 
 fuzz:
 	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DRSOCK_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug
