@@ -33,6 +33,11 @@ int rsock__fail_sys(int err, const char *fmt, ...) __attribute__((format(printf,
 /* Address text for messages: never fails ("(null)", "(invalid)"). */
 const char *rsock__addr_str(const rsock_addr *a, char buf[RSOCK_ADDRSTRLEN]);
 
+/* rsock_addr_parse's grammar without name resolution (addr_parse.c): a host
+ * name is -EINVAL "... name resolution disabled".  For the fuzzer and for
+ * tests that must send nothing. */
+int rsock__addr_parse_numeric(rsock_addr *a, const char *text);
+
 /* ---- the loop (poll_epoll.c) ---- */
 /* Register `s` with this thread's loop, edge-triggered, for input and
  * output; sets s->loop and marks it ready both ways.  0 or -errno. */
