@@ -1,0 +1,290 @@
+/* Stream helpers: dial, listen, and accept / connect / read / write that wait
+ * with deadlines.  The `ready` bits of a device (internal.h) say whether the
+ * last operation in a direction hit -EAGAIN; a helper whose bit is clear
+ * waits BEFORE the syscall instead of making one that is sure to fail. */
+#include "io_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static bool is_stream(const rsock_t *s) { return s->type == SOCK_STREAM; }
+
+/* Wait for direction `dir` of `s`; name the helper in a timeout message. */
+static int wait_dir(rsock_t *s, unsigned dir, int64_t deadline, const char *op)
+{
+    int rc = dir == RSOCK__IN ? rsock_wait_in(s, deadline) : rsock_wait_out(s, deadline);
+    if (rc == -ETIMEDOUT)
+        return rsock__fail(ETIMEDOUT, "%s fd %d: timed out", op, s->fd);
+    return rc;
+}
+
+int rsock_accept_wait(rsock_t *s, rsock_addr *peer, rsock_t **out, int64_t deadline)
+{
+    if (!s || !out)
+        return rsock__fail(EINVAL, "rsock_accept_wait: NULL %s", s ? "out" : "socket");
+    for (;;) {
+        if (!(s->ready & RSOCK__IN)) {
+            int rc = wait_dir(s, RSOCK__IN, deadline, "rsock_accept_wait");
+            if (rc < 0)
+                return rc;
+        }
+        int rc = rsock_accept(s, peer, out);
+        if (rc != -EAGAIN)
+            return rc;
+        rsock__not_ready(s, RSOCK__IN);
+    }
+}
+
+/* A pending connect finished (or failed): read SO_ERROR.  1 when still
+ * pending (a readiness report that came before the handshake ended). */
+static int connect_result(rsock_t *s, const rsock_addr *a)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+    char text[RSOCK_ADDRSTRLEN];
+    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    if (err)
+        return rsock__fail_sys(err, "rsock_connect %s", rsock__addr_str(a, text));
+    rsock_addr peer;
+    len = sizeof peer.ss;
+    if (getpeername(s->fd, &peer.sa, &len) == 0)
+        return 0;
+    if (errno == ENOTCONN)
+        return 1;
+    return rsock__fail_sys(errno, "rsock_connect %s", rsock__addr_str(a, text));
+}
+
+/* A Unix connect to a full backlog says -EAGAIN and must be tried again. */
+static int connect_again(rsock_t *s, const rsock_addr *a, int64_t deadline)
+{
+    for (int pause = 1;; pause = pause < 32 ? pause * 2 : pause) {
+        int64_t until = rsock_now() + pause;
+        if (deadline >= 0 && until > deadline)
+            until = deadline;
+        if (deadline >= 0 && rsock_now() >= deadline)
+            return rsock__fail(ETIMEDOUT, "rsock_connect_wait fd %d: timed out (backlog full)",
+                               s->fd);
+        int rc = rsock_sleep(until);
+        if (rc < 0)
+            return rc;
+        rc = rsock_connect(s, a);
+        if (rc != -EAGAIN)
+            return rc;
+    }
+}
+
+int rsock_connect_wait(rsock_t *s, const rsock_addr *a, int64_t deadline)
+{
+    if (!s || !a)
+        return rsock__fail(EINVAL, "rsock_connect_wait: NULL %s", s ? "address" : "socket");
+    int rc = rsock_connect(s, a);
+    if (rc == -EAGAIN && s->domain == AF_UNIX)
+        rc = connect_again(s, a, deadline);
+    if (rc != -EINPROGRESS)
+        return rc;
+    for (;;) {
+        rsock__not_ready(s, RSOCK__OUT);
+        rc = wait_dir(s, RSOCK__OUT, deadline, "rsock_connect_wait");
+        if (rc < 0)
+            return rc;
+        rc = connect_result(s, a);
+        if (rc <= 0)
+            return rc;
+    }
+}
+
+ssize_t rsock_read(rsock_t *s, void *buf, size_t len, int64_t deadline)
+{
+    if (!s || (!buf && len))
+        return rsock__fail(EINVAL, "rsock_read: NULL %s", s ? "buffer" : "socket");
+    if (len == 0)
+        return 0;
+    for (;;) {
+        if (!(s->ready & RSOCK__IN)) {
+            int rc = wait_dir(s, RSOCK__IN, deadline, "rsock_read");
+            if (rc < 0)
+                return rc;
+        }
+        ssize_t n = rsock_recv(s, buf, len, 0);
+        if (n == -EAGAIN) {
+            rsock__not_ready(s, RSOCK__IN);
+            continue;
+        }
+        /* A stream read that came back short drained the socket: the next
+         * read waits for an edge first instead of a recv sure to fail. */
+        if (n > 0 && (size_t)n < len && is_stream(s))
+            rsock__not_ready(s, RSOCK__IN);
+        return n;
+    }
+}
+
+ssize_t rsock_write_all(rsock_t *s, const void *buf, size_t len, int64_t deadline)
+{
+    if (!s || (!buf && len))
+        return rsock__fail(EINVAL, "rsock_write_all: NULL %s", s ? "buffer" : "socket");
+    size_t done = 0;
+    while (done < len) {
+        if (!(s->ready & RSOCK__OUT)) {
+            int rc = wait_dir(s, RSOCK__OUT, deadline, "rsock_write_all");
+            if (rc < 0)
+                return rc;
+        }
+        ssize_t n = rsock_send(s, (const char *)buf + done, len - done, 0);
+        if (n == -EAGAIN) {
+            rsock__not_ready(s, RSOCK__OUT);
+            continue;
+        }
+        if (n < 0)
+            return n;
+        done += (size_t)n;
+        if (done < len && is_stream(s)) /* a short stream send filled the buffer */
+            rsock__not_ready(s, RSOCK__OUT);
+    }
+    return (ssize_t)len;
+}
+
+/* ---- dial ---- */
+
+/* "host:port" where host is a name (not an IP literal, not a Unix form):
+ * split it so that every address of the name can be tried. */
+static bool name_form(const char *text, char *host, size_t hsize, const char **port)
+{
+    if (text[0] == '[' || text[0] == '@' || strchr(text, '/') || !strncmp(text, "unix:", 5))
+        return false;
+    const char *colon = strrchr(text, ':');
+    if (!colon || colon == text || (size_t)(colon - text) >= hsize)
+        return false;
+    memcpy(host, text, (size_t)(colon - text));
+    host[colon - text] = 0;
+    unsigned char ip[16];
+    if (inet_pton(AF_INET, host, ip) == 1 || strchr(host, ':'))
+        return false;
+    *port = colon + 1;
+    return true;
+}
+
+/* Try one address: 0 and *out, or -errno (the socket closed). */
+static int dial_one(const rsock_addr *a, int64_t deadline, rsock_t **out)
+{
+    rsock_t *s;
+    int rc = rsock_socket(a->sa.sa_family, SOCK_STREAM, 0, &s);
+    if (rc < 0)
+        return rc;
+    rc = rsock_connect_wait(s, a, deadline);
+    if (rc < 0) {
+        rsock_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+/* Every address of a name, in the resolver's order, until one connects. */
+static int dial_name(const char *text, const char *host, const char *port, int64_t deadline,
+                     rsock_t **out)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG};
+    struct addrinfo *res = NULL;
+    int gai = rsock__getaddrinfo(host, port, &hints, &res);
+    if (gai != 0) /* let the parser say what is wrong, in its words */
+        return 1;
+    int rc = -ENOENT;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        rsock_addr a;
+        memset(&a, 0, sizeof a);
+        memcpy(&a.ss, ai->ai_addr, ai->ai_addrlen);
+        a.len = ai->ai_addrlen;
+        rc = dial_one(&a, deadline, out);
+        if (rc == 0 || rc == -ETIMEDOUT || rc == -ECANCELED)
+            break;
+    }
+    freeaddrinfo(res);
+    if (rc < 0) {
+        char inner[256];
+        snprintf(inner, sizeof inner, "%s", rsock_error_message());
+        return rsock__fail(-rc, "rsock_dial \"%s\": %s", text, inner);
+    }
+    return 0;
+}
+
+int rsock_dial(const char *text, int64_t deadline, rsock_t **out)
+{
+    if (!text || !out)
+        return rsock__fail(EINVAL, "rsock_dial: NULL %s", text ? "out" : "text");
+    char host[256];
+    const char *port;
+    if (name_form(text, host, sizeof host, &port)) {
+        int rc = dial_name(text, host, port, deadline, out);
+        if (rc <= 0)
+            return rc;
+    }
+    rsock_addr a;
+    int rc = rsock_addr_parse(&a, text);
+    if (rc < 0)
+        return rc;
+    rc = dial_one(&a, deadline, out);
+    if (rc < 0) {
+        char inner[256];
+        snprintf(inner, sizeof inner, "%s", rsock_error_message());
+        return rsock__fail(-rc, "rsock_dial \"%s\": %s", text, inner);
+    }
+    return 0;
+}
+
+/* ---- listen ---- */
+
+static int set_flag(rsock_t *s, int opt, const char *name, const char *text)
+{
+    int one = 1;
+    if (setsockopt(s->fd, SOL_SOCKET, opt, &one, sizeof one) < 0)
+        return rsock__fail_sys(errno, "rsock_listen_on \"%s\": %s", text, name);
+    return 0;
+}
+
+static int listen_setup(rsock_t *s, const rsock_addr *a, int backlog, int flags, const char *text)
+{
+    int rc = 0;
+    if (a->sa.sa_family != AF_UNIX) { /* a Unix path cannot be shared this way */
+        rc = set_flag(s, SO_REUSEADDR, "SO_REUSEADDR", text);
+        if (rc == 0 && (flags & RSOCK_REUSEPORT))
+            rc = set_flag(s, SO_REUSEPORT, "SO_REUSEPORT", text);
+    }
+    if (rc == 0)
+        rc = rsock_bind(s, a);
+    if (rc == 0)
+        rc = rsock_listen(s, backlog);
+    return rc;
+}
+
+int rsock_listen_on_flags(const char *text, int backlog, int flags, rsock_t **out)
+{
+    if (!text || !out)
+        return rsock__fail(EINVAL, "rsock_listen_on: NULL %s", text ? "out" : "text");
+    if (flags & ~RSOCK_REUSEPORT)
+        return rsock__fail(EINVAL, "rsock_listen_on \"%s\": unknown flags 0x%x", text, flags);
+    rsock_addr a;
+    int rc = rsock_addr_parse(&a, text);
+    if (rc < 0)
+        return rc;
+    rsock_t *s;
+    rc = rsock_server_socket(a.sa.sa_family, SOCK_STREAM, 0, &s);
+    if (rc < 0)
+        return rc;
+    rc = listen_setup(s, &a, backlog, flags, text);
+    if (rc < 0) {
+        rsock_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+int rsock_listen_on(const char *text, int backlog, rsock_t **out)
+{
+    return rsock_listen_on_flags(text, backlog, 0, out);
+}

@@ -1,0 +1,259 @@
+/* rsock_copy: move bytes from one device to another until end of stream,
+ * then shut down the writing side.  Two methods: splice(2) through a pooled
+ * pipe, or recv/send through the thread's scratch buffer.  Either holds a
+ * pipe or a buffer only while bytes are in flight: a copy parked on an idle
+ * connection holds nothing. */
+#include "io_internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Above this many bytes held by blocked writers, reads shrink to SMALL_READ
+ * so that slow readers cannot pin a large buffer each. */
+#define HELD_BUDGET (8u * 1024u * 1024u)
+#define SMALL_READ (16u * 1024u)
+
+struct copy {
+    rsock_t *from, *to;
+    const struct rsock__copy_opts *o;
+    int64_t total, last;
+};
+
+static int default_method = RSOCK_COPY_SPLICE; /* set from bench/bench_copy.c's figures */
+
+int rsock__copy_default_method(void) { return default_method; }
+
+static int64_t last_progress(const struct copy *c)
+{
+    if (c->o->last_active) {
+        int64_t shared = __atomic_load_n(c->o->last_active, __ATOMIC_RELAXED);
+        return shared > c->last ? shared : c->last;
+    }
+    return c->last;
+}
+
+static void progress(struct copy *c, size_t n)
+{
+    c->total += (int64_t)n;
+    if (c->o->moved)
+        __atomic_fetch_add(c->o->moved, (int64_t)n, __ATOMIC_RELAXED);
+    if (c->o->idle_ms > 0) {
+        c->last = rsock_now();
+        if (c->o->last_active)
+            __atomic_store_n(c->o->last_active, c->last, __ATOMIC_RELAXED);
+    }
+}
+
+static int64_t fail(struct copy *c, int err, const char *what)
+{
+    return rsock__fail(err, "rsock_copy fd %d -> fd %d: %s: %s (after %lld bytes)", c->from->fd,
+                       c->to->fd, what, rsock_strerror(err), (long long)c->total);
+}
+
+/* Park until `s` is ready in `dir`, the deadline, or the idle limit. */
+static int park(struct copy *c, rsock_t *s, unsigned dir)
+{
+    for (;;) {
+        int64_t until = c->o->deadline;
+        if (c->o->idle_ms > 0) {
+            int64_t idle_end = last_progress(c) + c->o->idle_ms;
+            if (until < 0 || idle_end < until)
+                until = idle_end;
+        }
+        int rc = dir == RSOCK__IN ? rsock_wait_in(s, until) : rsock_wait_out(s, until);
+        if (rc != -ETIMEDOUT)
+            return rc < 0 ? (int)fail(c, -rc, dir == RSOCK__IN ? "waiting for input"
+                                                                : "waiting for output")
+                          : 0;
+        int64_t now = rsock_now();
+        if (c->o->deadline >= 0 && now >= c->o->deadline)
+            return (int)fail(c, ETIMEDOUT, "deadline passed");
+        if (c->o->idle_ms > 0 && now - last_progress(c) >= c->o->idle_ms)
+            return (int)fail(c, ETIMEDOUT, "idle limit");
+    }
+}
+
+static int64_t finish(struct copy *c)
+{
+    int rc = rsock_shutdown(c->to, SHUT_WR);
+    if (rc < 0 && rc != -ENOTCONN)
+        return fail(c, -rc, "shutdown");
+    return c->total;
+}
+
+/* ---- through a buffer ---- */
+
+/* Write bytes[0..n) from the scratch buffer; if `to` fills up, move what is
+ * left into a block of our own before parking (the scratch is shared). */
+static int write_out(struct copy *c, char *buf, size_t n)
+{
+    char *held = NULL;
+    size_t held_size = 0, off = 0;
+    int rc = 0;
+    while (off < n) {
+        if (!(c->to->ready & RSOCK__OUT)) {
+            if (!held) {
+                size_t left = n - off;
+                if (left > RSOCK__COPY_SMALL) {
+                    held = rsock__scratch_take(&held_size);
+                } else if ((held = rsock__buf_get(left, &held_size))) {
+                    memcpy(held, buf + off, left);
+                    buf = held, off = 0, n = left;
+                }
+                if (!held)
+                    return (int)fail(c, ENOMEM, "holding pending bytes");
+            }
+            if ((rc = park(c, c->to, RSOCK__OUT)) < 0)
+                break;
+        }
+        ssize_t m = rsock_send(c->to, buf + off, n - off, 0);
+        if (m == -EAGAIN) {
+            rsock__not_ready(c->to, RSOCK__OUT);
+            continue;
+        }
+        if (m < 0) {
+            rc = (int)fail(c, (int)-m, "send");
+            break;
+        }
+        off += (size_t)m;
+        progress(c, (size_t)m);
+        if (off < n) /* a short stream send filled the socket buffer */
+            rsock__not_ready(c->to, RSOCK__OUT);
+    }
+    if (held)
+        rsock__buf_put(held, held_size);
+    return rc;
+}
+
+static int64_t copy_buffer(struct copy *c)
+{
+    bool stream = c->from->type == SOCK_STREAM;
+    for (;;) {
+        if (!(c->from->ready & RSOCK__IN)) {
+            int rc = park(c, c->from, RSOCK__IN);
+            if (rc < 0)
+                return rc;
+        }
+        size_t size;
+        char *buf = rsock__scratch(&size);
+        if (!buf)
+            return fail(c, ENOMEM, "scratch buffer");
+        if (rsock__held_bytes() > HELD_BUDGET && size > SMALL_READ)
+            size = SMALL_READ;
+        ssize_t n = rsock_recv(c->from, buf, size, 0);
+        if (n == -EAGAIN) {
+            rsock__not_ready(c->from, RSOCK__IN);
+            continue;
+        }
+        if (n < 0)
+            return fail(c, (int)-n, "recv");
+        if (n == 0)
+            return finish(c);
+        if ((size_t)n < size && stream) /* drained: wait for an edge, not a failing recv */
+            rsock__not_ready(c->from, RSOCK__IN);
+        int rc = write_out(c, buf, (size_t)n);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+/* ---- through a pipe ---- */
+
+static int check_open(struct copy *c)
+{
+    if (!(c->from->open & RSOCK__IN))
+        return (int)rsock__fail(EBADF, "rsock_copy fd %d: input is shut down", c->from->fd);
+    if (!(c->to->open & RSOCK__OUT))
+        return (int)rsock__fail(EBADF, "rsock_copy fd %d: output is shut down", c->to->fd);
+    return 0;
+}
+
+/* Empty the pipe's `n` bytes into `to`.  0, or -errno (the pipe is dropped). */
+static int drain_pipe(struct copy *c, int p[2], int psize, size_t n)
+{
+    while (n > 0) {
+        if (!(c->to->ready & RSOCK__OUT)) {
+            int rc = park(c, c->to, RSOCK__OUT);
+            if (rc < 0) {
+                rsock__pipe_drop(p);
+                return rc;
+            }
+        }
+        ssize_t m = splice(p[0], NULL, c->to->fd, NULL, n, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (m < 0 && errno == EINTR)
+            continue;
+        if (m < 0 && errno == EAGAIN) {
+            rsock__not_ready(c->to, RSOCK__OUT);
+            continue;
+        }
+        if (m <= 0) {
+            int err = m < 0 ? errno : EPIPE;
+            rsock__pipe_drop(p);
+            return (int)fail(c, err, "splice to socket");
+        }
+        n -= (size_t)m;
+        progress(c, (size_t)m);
+    }
+    rsock__pipe_put(p, psize); /* empty: back to the pool before we park on input */
+    return 0;
+}
+
+static int64_t copy_splice(struct copy *c)
+{
+    int rc = check_open(c);
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        if (!(c->from->ready & RSOCK__IN) && (rc = park(c, c->from, RSOCK__IN)) < 0)
+            return rc;
+        int p[2], psize = rsock__pipe_get(p);
+        if (psize < 0)
+            return psize;
+        ssize_t n = splice(c->from->fd, NULL, p[1], NULL, (size_t)psize,
+                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        int err = n < 0 ? errno : 0;
+        if (n <= 0)
+            rsock__pipe_put(p, psize);
+        if (n < 0 && err == EINTR)
+            continue;
+        if (n < 0 && err == EAGAIN) {
+            rsock__not_ready(c->from, RSOCK__IN);
+            continue;
+        }
+        if (n < 0)
+            return fail(c, err, "splice from socket");
+        if (n == 0)
+            return finish(c);
+        if ((rc = drain_pipe(c, p, psize, (size_t)n)) < 0)
+            return rc;
+    }
+}
+
+int64_t rsock__copy(rsock_t *from, rsock_t *to, const struct rsock__copy_opts *o)
+{
+    if (!from || !to)
+        return rsock__fail(EINVAL, "rsock_copy: NULL %s", from ? "to" : "from");
+    if (o->flags & ~(RSOCK_COPY_SPLICE | RSOCK_COPY_BUFFER) ||
+        o->flags == (RSOCK_COPY_SPLICE | RSOCK_COPY_BUFFER))
+        return rsock__fail(EINVAL, "rsock_copy_with: bad flags 0x%x", o->flags);
+    struct copy c = {.from = from, .to = to, .o = o, .total = 0};
+    if (o->idle_ms > 0)
+        c.last = rsock_now();
+    int method = o->flags ? o->flags : default_method;
+    bool streams = from->type == SOCK_STREAM && to->type == SOCK_STREAM;
+    if (method == RSOCK_COPY_SPLICE && streams)
+        return copy_splice(&c);
+    return copy_buffer(&c);
+}
+
+int64_t rsock_copy_with(rsock_t *from, rsock_t *to, int64_t deadline, int64_t idle_ms, int flags)
+{
+    struct rsock__copy_opts o = {.deadline = deadline, .idle_ms = idle_ms, .flags = flags};
+    return rsock__copy(from, to, &o);
+}
+
+int64_t rsock_copy(rsock_t *from, rsock_t *to, int64_t deadline)
+{
+    return rsock_copy_with(from, to, deadline, 0, 0);
+}
