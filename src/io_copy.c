@@ -6,6 +6,7 @@
 #include "io_internal.h"
 
 #include <errno.h>
+#include <fcntl.h> /* splice */
 #include <string.h>
 #include <unistd.h>
 
