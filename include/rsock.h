@@ -127,28 +127,38 @@ RSOCK_API int rsock_addr_in6(rsock_addr *a, const char *host, int port);
 
 /* socket-address-un: a Unix address.  A leading '@' names Linux's abstract
  * namespace ("@name": at most UNIX_MAX_PATH - 1 bytes after the '@', length
- * counts no padding).  Errors: -EINVAL (a NULL or an empty path),
- * -ENAMETOOLONG (a path of UNIX_MAX_PATH bytes or more). */
+ * counts no padding; "@" alone is the empty name).  A pathname's length
+ * counts its NUL, as getsockname reports it.  Errors: -EINVAL (a NULL or an
+ * empty path), -ENAMETOOLONG (a path of UNIX_MAX_PATH bytes or more). */
 RSOCK_API int rsock_addr_un(rsock_addr *a, const char *path);
 
-/* socket-address: parse address text.  The grammar:
- *   1.2.3.4:80        IPv4 and port
+/* socket-address: parse address text.  The grammar, tried in this order:
+ *   unix:p            a Unix path p taken as is ("unix:" alone: unnamed)
+ *   @name             an abstract Unix name
+ *   /path, ./p, a/b   a Unix path (any text containing '/')
+ *   netlink:PID:GROUPS  AF_NETLINK, two unsigned decimals
+ *   packet:IFINDEX:PROTO  AF_PACKET; PROTO decimal or 0x-hex (ethertype)
+ *   1.2.3.4:80        IPv4 (exactly four decimal parts) and port
  *   [::1]:80          IPv6 in brackets, optional %scope inside them
  *   ::1:80            bare IPv6, split at its last colon (as the reference)
  *   :80               the wildcard 0.0.0.0:80
- *   name:80           a host name, resolved (first usable address); called
- *                     in a fiber, the resolver runs off the loop
- *   /path, ./p, unix:p   a Unix path (text containing '/', or "unix:")
- *   @name             an abstract Unix name
- * Nothing else is taken as a path.  Hex-looking names ("db:5432") are names.
+ *   name:80           a host name (letters, digits, '-', '.', '_'),
+ *                     resolved (first IPv4 or IPv6 address); called in a
+ *                     fiber, the resolver runs off the loop
+ * Nothing else is taken as a path.  Hex-looking names ("db:5432") are names;
+ * numeric-looking hosts ("127.1", "0x7f.0.0.1") are refused, never resolved.
+ * Ports are 1 to 5 decimal digits, 0..65535.  `a` is written only on success.
  * Errors: -EINVAL (a NULL, bad text: the message says which part),
- * -ENAMETOOLONG (a Unix path too long), -ENOENT (the name does not resolve;
- * the message carries the resolver's text), -EHOSTUNREACH (the resolver
- * said "try again"), -ENOMEM. */
+ * -ENAMETOOLONG (a Unix path too long), -ENODEV (a scope naming no
+ * interface), -ENOENT (the name does not resolve; the message carries the
+ * resolver's text), -EHOSTUNREACH (the resolver said "try again"), -ENOMEM. */
 RSOCK_API int rsock_addr_parse(rsock_addr *a, const char *text);
 
 /* socket-address?: true when `a` is not NULL, its family is one this
- * library knows and its length fits that family. */
+ * library knows and its length fits that family: at least the whole
+ * sockaddr_in / sockaddr_in6 / sockaddr_nl, at least up to sll_addr for
+ * AF_PACKET, from sun_path's offset to sizeof(struct sockaddr_un) for
+ * AF_UNIX, and never more than sizeof(struct sockaddr_storage). */
 RSOCK_API bool rsock_addr_valid(const rsock_addr *a);
 
 /* socket-address-family: the family (AF_INET, ...), or -EINVAL for NULL. */
@@ -156,12 +166,15 @@ RSOCK_API int rsock_addr_family(const rsock_addr *a);
 
 /* socket-address->string: write `a` as text, snprintf-style: returns the
  * length the whole text needs (without the NUL); when that is >= `size`,
- * writes a NUL-terminated prefix (nothing when size is 0).  Forms:
- * "1.2.3.4:80", "[2001:db8::1]:80" (RFC 5952), "[fe80::1%eth0]:80",
- * "/abs/path", "unix:rel.sock", "@abstract", "netlink:PID:GROUPS",
- * "packet:IFINDEX:PROTO".  rsock_addr_parse reads back every IP and Unix
- * form.  Errors: -EINVAL (NULL `a`, NULL buf with size > 0, an invalid
- * address). */
+ * writes a NUL-terminated prefix (nothing when size is 0; buf may be NULL
+ * then, to ask for the length).  Forms: "1.2.3.4:80", "[2001:db8::1]:80"
+ * (RFC 5952), "[::ffff:1.2.3.4]:80", "[fe80::1%eth0]:80" (the interface's
+ * name, or its number when no interface has it), "/abs/path",
+ * "unix:rel.sock", "unix:" (unnamed), "@abstract", "netlink:PID:GROUPS",
+ * "packet:IFINDEX:0xPROTO" (other sockaddr_ll fields are not written).
+ * rsock_addr_parse reads every form back to the same address (an abstract
+ * name holding NUL bytes excepted).  Errors: -EINVAL (NULL `a`, NULL buf
+ * with size > 0, an invalid address; buf gets "" when it has room). */
 RSOCK_API int rsock_addr_format(const rsock_addr *a, char *buf, size_t size);
 
 /* socket-address->address: the IP and port of an AF_INET or AF_INET6
