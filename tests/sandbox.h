@@ -80,9 +80,9 @@ static int sandbox_replace_(const char *target, const char *text)
     size_t n = strlen(text);
     bool ok = write(fd, text, n) == (ssize_t)n;
     close(fd);
-    int rc = ok ? mount(tmp, target, NULL, MS_BIND, NULL) : -1;
+    int rc = ok ? mount(tmp, target, "none", MS_BIND, NULL) : -1;
     if (rc < 0 && errno == ENOENT && umount2(target, MNT_DETACH) == 0) /* replaced before */
-        rc = mount(tmp, target, NULL, MS_BIND, NULL);
+        rc = mount(tmp, target, "none", MS_BIND, NULL);
     unlink(tmp); /* the mount keeps the file alive */
     return rc < 0 ? sandbox_fail_("bind-mounting over %s", target) : 0;
 }
@@ -91,7 +91,7 @@ static int sandbox_enter_(void)
 {
     if (unshare(CLONE_NEWNET | CLONE_NEWNS) < 0)
         return sandbox_fail_("unshare(CLONE_NEWNET|CLONE_NEWNS)");
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
         return sandbox_fail_("making mounts private");
     if (sandbox_lo_up_() < 0 || sandbox_replace_("/etc/hosts", sandbox_hosts_) < 0 ||
         sandbox_replace_("/etc/nsswitch.conf", "hosts: files\n") < 0 ||
