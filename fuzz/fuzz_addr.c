@@ -37,6 +37,10 @@ static void check_short(const rsock_addr *a, const char *full, int n)
     }
 }
 
+/* Undefined behaviour is a finding too: stop at the first report. */
+const char *__ubsan_default_options(void);
+const char *__ubsan_default_options(void) { return "halt_on_error=1:print_stacktrace=1"; }
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1);
