@@ -18,7 +18,12 @@
  *
  * does the usual thing: adds the child's failures to this program's, and
  * turns a skip into a failure when $CI is set (CI must run these tests).
- * fn runs in a child process: what it changes does not reach the parent. */
+ * fn runs in a child process: what it changes does not reach the parent.
+ *
+ *   int sandbox_replace_file(const char *target, const char *text);
+ *
+ * (inside fn) puts `text` over file `target` for the rest of the child,
+ * e.g. another /etc/hosts; 0, or -1 with the reason printed. */
 #ifndef RSOCK_SANDBOX_H
 #define RSOCK_SANDBOX_H
 
@@ -69,7 +74,7 @@ static int sandbox_lo_up_(void)
 }
 
 /* Bind-mount a temporary file holding `text` over `target`. */
-static int sandbox_replace_(const char *target, const char *text)
+static int sandbox_replace_file(const char *target, const char *text)
 {
     char tmp[256];
     const char *base = getenv("TMPDIR");
@@ -93,9 +98,9 @@ static int sandbox_enter_(void)
         return sandbox_fail_("unshare(CLONE_NEWNET|CLONE_NEWNS)");
     if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
         return sandbox_fail_("making mounts private");
-    if (sandbox_lo_up_() < 0 || sandbox_replace_("/etc/hosts", sandbox_hosts_) < 0 ||
-        sandbox_replace_("/etc/nsswitch.conf", "hosts: files\n") < 0 ||
-        sandbox_replace_("/etc/resolv.conf", "nameserver 127.0.0.1\n") < 0)
+    if (sandbox_lo_up_() < 0 || sandbox_replace_file("/etc/hosts", sandbox_hosts_) < 0 ||
+        sandbox_replace_file("/etc/nsswitch.conf", "hosts: files\n") < 0 ||
+        sandbox_replace_file("/etc/resolv.conf", "nameserver 127.0.0.1\n") < 0)
         return -1;
     return 0;
 }

@@ -636,8 +636,8 @@ static void resolve_names(void)
  * at 127.0.0.1 inside the sandbox, where nothing answers. */
 static void resolve_try_again(void)
 {
-    if (sandbox_replace_("/etc/nsswitch.conf", "hosts: dns\n") < 0 ||
-        sandbox_replace_("/etc/resolv.conf", "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n") < 0) {
+    if (sandbox_replace_file("/etc/nsswitch.conf", "hosts: dns\n") < 0 ||
+        sandbox_replace_file("/etc/resolv.conf", "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n") < 0) {
         check_failures++;
         return;
     }
