@@ -6,13 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The address sources are compiled into this target, so that they carry
- * the fuzzer's coverage instrumentation (the library itself is built
- * without it); the linker then takes only the rest from librsock. */
-#include "../src/addr.c"
-#include "../src/addr_format.c"
-#include "../src/addr_inet.c"
-#include "../src/addr_parse.c"
+#include "internal.h"
 
 #define FAIL(...)                                                                                  \
     do {                                                                                           \
