@@ -114,10 +114,8 @@ ssize_t rsock_read(rsock_t *s, void *buf, size_t len, int64_t deadline)
             rsock__not_ready(s, RSOCK__IN);
             continue;
         }
-        /* A stream read that came back short drained the socket: the next
-         * read waits for an edge first instead of a recv sure to fail. */
-        if (n > 0 && (size_t)n < len && is_stream(s))
-            rsock__not_ready(s, RSOCK__IN);
+        /* A short read does not clear the bit: the end of the stream may
+         * have come with the last bytes, and it brings no edge of its own. */
         return n;
     }
 }

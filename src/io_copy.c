@@ -129,7 +129,6 @@ static int write_out(struct copy *c, char *buf, size_t n)
 
 static int64_t copy_buffer(struct copy *c)
 {
-    bool stream = c->from->type == SOCK_STREAM;
     for (;;) {
         if (!(c->from->ready & RSOCK__IN)) {
             int rc = park(c, c->from, RSOCK__IN);
@@ -151,8 +150,6 @@ static int64_t copy_buffer(struct copy *c)
             return fail(c, (int)-n, "recv");
         if (n == 0)
             return finish(c);
-        if ((size_t)n < size && stream) /* drained: wait for an edge, not a failing recv */
-            rsock__not_ready(c->from, RSOCK__IN);
         int rc = write_out(c, buf, (size_t)n);
         if (rc < 0)
             return rc;
