@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h> /* splice */
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -197,17 +198,28 @@ static int drain_pipe(struct copy *c, int p[2], int psize, size_t n)
     return 0;
 }
 
+/* splice(2) into a socket whose peer is gone raises SIGPIPE (it has no
+ * MSG_NOSIGNAL); the library never does, so it splices only while the
+ * process ignores SIGPIPE, as servers do, and sends from a buffer otherwise. */
+static bool sigpipe_ignored(void)
+{
+    struct sigaction sa;
+    return sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
+}
+
 static int64_t copy_splice(struct copy *c)
 {
     int rc = check_open(c);
     if (rc < 0)
         return rc;
+    if (!sigpipe_ignored())
+        return copy_buffer(c);
     for (;;) {
         if (!(c->from->ready & RSOCK__IN) && (rc = park(c, c->from, RSOCK__IN)) < 0)
             return rc;
         int p[2], psize = rsock__pipe_get(p);
-        if (psize < 0)
-            return psize;
+        if (psize < 0) /* out of descriptors for a pipe: the buffer needs none */
+            return copy_buffer(c);
         ssize_t n = splice(c->from->fd, NULL, p[1], NULL, (size_t)psize,
                            SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         int err = n < 0 ? errno : 0;
