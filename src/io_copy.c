@@ -212,7 +212,7 @@ static int64_t copy_splice(struct copy *c)
     int rc = check_open(c);
     if (rc < 0)
         return rc;
-    if (!sigpipe_ignored())
+    if (!c->o->sigpipe_ignored && !sigpipe_ignored())
         return copy_buffer(c);
     for (;;) {
         if (!(c->from->ready & RSOCK__IN) && (rc = park(c, c->from, RSOCK__IN)) < 0)

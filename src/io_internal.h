@@ -15,6 +15,8 @@ struct rsock__copy_opts {
     int64_t *last_active; /* if not NULL: an idle clock shared with another copy
                            * (e.g. the other direction); progress of either keeps
                            * both alive.  Read and written atomically. */
+    bool sigpipe_ignored; /* the caller promises SIGPIPE is ignored: splice
+                           * without checking (saves a syscall per copy) */
 };
 
 /* The copy behind rsock_copy / rsock_copy_with. */
