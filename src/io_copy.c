@@ -11,10 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Above this many bytes held by blocked writers, reads shrink to SMALL_READ
- * so that slow readers cannot pin a large buffer each. */
+/* Above this many bytes held by blocked writers of a thread, reads shrink
+ * to SMALL_READ, so that a leftover fits a small block: a thousand slow
+ * readers then pin 16 MiB, not a large buffer each. */
 #define HELD_BUDGET (8u * 1024u * 1024u)
-#define SMALL_READ (16u * 1024u)
+#define SMALL_READ RSOCK__COPY_SMALL
 
 struct copy {
     rsock_t *from, *to;
@@ -22,7 +23,7 @@ struct copy {
     int64_t total, last;
 };
 
-static int default_method = RSOCK_COPY_SPLICE; /* set from bench/bench_copy.c's figures */
+static int default_method = RSOCK_COPY_BUFFER; /* bench/bench_copy.c's figures: see the report */
 
 int rsock__copy_default_method(void) { return default_method; }
 

@@ -28,7 +28,7 @@ int rsock__copy_default_method(void);
 /* ---- per-thread pools (io_pool.c) ----
  * Buffers and pipes are borrowed only while data is in flight and returned
  * as soon as they are empty; a few are kept for reuse, the rest freed. */
-#define RSOCK__COPY_SMALL (64u * 1024u) /* block for a small leftover */
+#define RSOCK__COPY_SMALL (16u * 1024u) /* block for a small leftover */
 
 /* The thread's scratch buffer (never held across a park) and its size. */
 char *rsock__scratch(size_t *size);
