@@ -115,7 +115,12 @@ ssize_t rsock_read(rsock_t *s, void *buf, size_t len, int64_t deadline)
             continue;
         }
         /* A short read does not clear the bit: the end of the stream may
-         * have come with the last bytes, and it brings no edge of its own. */
+         * have come with the last bytes, and it brings no edge of its own;
+         * unless the loop tells hang-ups apart (then that case is known). */
+#ifdef RSOCK__HUP
+        if (n > 0 && (size_t)n < len && is_stream(s) && !(s->ready & RSOCK__HUP))
+            rsock__not_ready(s, RSOCK__IN);
+#endif
         return n;
     }
 }

@@ -152,6 +152,10 @@ static int64_t copy_buffer(struct copy *c)
             return fail(c, (int)-n, "recv");
         if (n == 0)
             return finish(c);
+#ifdef RSOCK__HUP /* see rsock_read: drained, unless a hang-up is pending */
+        if ((size_t)n < size && c->from->type == SOCK_STREAM && !(c->from->ready & RSOCK__HUP))
+            rsock__not_ready(c->from, RSOCK__IN);
+#endif
         int rc = write_out(c, buf, (size_t)n);
         if (rc < 0)
             return rc;
