@@ -48,8 +48,12 @@ static void progress(struct copy *c, size_t n)
     }
 }
 
-static int64_t fail(struct copy *c, int err, const char *what)
+/* Record the failure; `side` says which end failed (RSOCK__IN: reading
+ * `from`, RSOCK__OUT: writing `to`, 0: neither, e.g. a timeout). */
+static int64_t fail(struct copy *c, unsigned side, int err, const char *what)
 {
+    if (c->o->failed)
+        *c->o->failed = side;
     return rsock__fail(err, "rsock_copy fd %d -> fd %d: %s: %s (after %lld bytes)", c->from->fd,
                        c->to->fd, what, rsock_strerror(err), (long long)c->total);
 }
@@ -66,14 +70,14 @@ static int park(struct copy *c, rsock_t *s, unsigned dir)
         }
         int rc = dir == RSOCK__IN ? rsock_wait_in(s, until) : rsock_wait_out(s, until);
         if (rc != -ETIMEDOUT)
-            return rc < 0 ? (int)fail(c, -rc, dir == RSOCK__IN ? "waiting for input"
+            return rc < 0 ? (int)fail(c, dir, -rc, dir == RSOCK__IN ? "waiting for input"
                                                                 : "waiting for output")
                           : 0;
         int64_t now = rsock_now();
         if (c->o->deadline >= 0 && now >= c->o->deadline)
-            return (int)fail(c, ETIMEDOUT, "deadline passed");
+            return (int)fail(c, 0, ETIMEDOUT, "deadline passed");
         if (c->o->idle_ms > 0 && now - last_progress(c) >= c->o->idle_ms)
-            return (int)fail(c, ETIMEDOUT, "idle limit");
+            return (int)fail(c, 0, ETIMEDOUT, "idle limit");
     }
 }
 
@@ -81,7 +85,7 @@ static int64_t finish(struct copy *c)
 {
     int rc = rsock_shutdown(c->to, SHUT_WR);
     if (rc < 0 && rc != -ENOTCONN)
-        return fail(c, -rc, "shutdown");
+        return fail(c, RSOCK__OUT, -rc, "shutdown");
     return c->total;
 }
 
@@ -105,7 +109,7 @@ static int write_out(struct copy *c, char *buf, size_t n)
                     buf = held, off = 0, n = left;
                 }
                 if (!held)
-                    return (int)fail(c, ENOMEM, "holding pending bytes");
+                    return (int)fail(c, 0, ENOMEM, "holding pending bytes");
             }
             if ((rc = park(c, c->to, RSOCK__OUT)) < 0)
                 break;
@@ -116,7 +120,7 @@ static int write_out(struct copy *c, char *buf, size_t n)
             continue;
         }
         if (m < 0) {
-            rc = (int)fail(c, (int)-m, "send");
+            rc = (int)fail(c, RSOCK__OUT, (int)-m, "send");
             break;
         }
         off += (size_t)m;
@@ -140,7 +144,7 @@ static int64_t copy_buffer(struct copy *c)
         size_t size;
         char *buf = rsock__scratch(&size);
         if (!buf)
-            return fail(c, ENOMEM, "scratch buffer");
+            return fail(c, 0, ENOMEM, "scratch buffer");
         if (rsock__held_bytes() > HELD_BUDGET && size > SMALL_READ)
             size = SMALL_READ;
         ssize_t n = rsock_recv(c->from, buf, size, 0);
@@ -149,7 +153,7 @@ static int64_t copy_buffer(struct copy *c)
             continue;
         }
         if (n < 0)
-            return fail(c, (int)-n, "recv");
+            return fail(c, RSOCK__IN, (int)-n, "recv");
         if (n == 0)
             return finish(c);
 #ifdef RSOCK__HUP /* see rsock_read: drained, unless a hang-up is pending */
@@ -194,7 +198,7 @@ static int drain_pipe(struct copy *c, int p[2], int psize, size_t n)
         if (m <= 0) {
             int err = m < 0 ? errno : EPIPE;
             rsock__pipe_drop(p);
-            return (int)fail(c, err, "splice to socket");
+            return (int)fail(c, RSOCK__OUT, err, "splice to socket");
         }
         n -= (size_t)m;
         progress(c, (size_t)m);
@@ -237,7 +241,7 @@ static int64_t copy_splice(struct copy *c)
             continue;
         }
         if (n < 0)
-            return fail(c, err, "splice from socket");
+            return fail(c, RSOCK__IN, err, "splice from socket");
         if (n == 0)
             return finish(c);
         if ((rc = drain_pipe(c, p, psize, (size_t)n)) < 0)

@@ -17,6 +17,8 @@ struct rsock__copy_opts {
                            * both alive.  Read and written atomically. */
     bool sigpipe_ignored; /* the caller promises SIGPIPE is ignored: splice
                            * without checking (saves a syscall per copy) */
+    unsigned *failed;     /* if not NULL, on failure: RSOCK__IN (reading
+                           * `from` failed), RSOCK__OUT (writing `to`), or 0 */
 };
 
 /* The copy behind rsock_copy / rsock_copy_with. */
