@@ -1,0 +1,217 @@
+/* Socket devices: the reference's lifecycle operations (socket, bind,
+ * listen, accept, connect, shutdown, close) and the device's accessors. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Wrap descriptor `fd` in a device registered with this thread's loop.
+ * On failure the descriptor is closed when `owned`, else left alone. */
+static int make_device(int fd, int domain, int type, int proto, unsigned open, bool owned,
+                       rsock_t **out)
+{
+    rsock_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        if (owned)
+            close(fd);
+        return rsock__fail(ENOMEM, "rsock_socket: out of memory");
+    }
+    *s = (rsock_t){.fd = fd, .domain = domain, .type = type, .protocol = proto, .open = open};
+    int rc = rsock__loop_add(s);
+    if (rc < 0) {
+        if (owned)
+            close(fd);
+        free(s);
+        return rsock__fail_sys(-rc, "rsock_socket fd %d: cannot join the loop", fd);
+    }
+    *out = s;
+    return 0;
+}
+
+static int open_socket(const char *op, int domain, int type, int proto, unsigned open,
+                       rsock_t **out)
+{
+    if (!out)
+        return rsock__fail(EINVAL, "%s: NULL out", op);
+    int fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+    if (fd < 0)
+        return rsock__fail_sys(errno, "%s domain %d type %d proto %d", op, domain, type, proto);
+    return make_device(fd, domain, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC), proto, open, true,
+                       out);
+}
+
+int rsock_socket(int domain, int type, int proto, rsock_t **out)
+{
+    return open_socket("rsock_socket", domain, type, proto, RSOCK__IN | RSOCK__OUT, out);
+}
+
+int rsock_server_socket(int domain, int type, int proto, rsock_t **out)
+{
+    return open_socket("rsock_server_socket", domain, type, proto, RSOCK__IN, out);
+}
+
+bool rsock_is_socket(int fd)
+{
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+static int sockopt_int(int fd, int opt)
+{
+    int v = 0;
+    socklen_t len = sizeof v;
+    return getsockopt(fd, SOL_SOCKET, opt, &v, &len) < 0 ? -errno : v;
+}
+
+int rsock_fdopen(int fd, rsock_t **out)
+{
+    if (!out)
+        return rsock__fail(EINVAL, "rsock_fdopen fd %d: NULL out", fd);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return rsock__fail_sys(EBADF, "rsock_fdopen fd %d", fd);
+    if (!S_ISSOCK(st.st_mode))
+        return rsock__fail_sys(ENOTSOCK, "rsock_fdopen fd %d", fd);
+    int domain = sockopt_int(fd, SO_DOMAIN), type = sockopt_int(fd, SO_TYPE);
+    int proto = sockopt_int(fd, SO_PROTOCOL);
+    if (domain < 0 || type < 0 || proto < 0)
+        return rsock__fail_sys(-(domain < 0 ? domain : type < 0 ? type : proto),
+                               "rsock_fdopen fd %d", fd);
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+        fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        return rsock__fail_sys(errno, "rsock_fdopen fd %d", fd);
+    return make_device(fd, domain, type, proto, RSOCK__IN | RSOCK__OUT, false, out);
+}
+
+/* A device and an address of its family, or -EINVAL / -EAFNOSUPPORT. */
+static int check_addr(const char *op, rsock_t *s, const rsock_addr *a, bool unspec_ok)
+{
+    char text[RSOCK_ADDRSTRLEN];
+    if (!s || !a)
+        return rsock__fail(EINVAL, "%s: NULL %s", op, s ? "address" : "socket");
+    if (unspec_ok && a->sa.sa_family == AF_UNSPEC)
+        return 0;
+    if (!rsock_addr_valid(a))
+        return rsock__fail(EINVAL, "%s fd %d: invalid address", op, s->fd);
+    if (a->sa.sa_family != s->domain)
+        return rsock__fail(EAFNOSUPPORT, "%s %s: address family %d, socket family %d", op,
+                           rsock__addr_str(a, text), a->sa.sa_family, s->domain);
+    return 0;
+}
+
+int rsock_bind(rsock_t *s, const rsock_addr *a)
+{
+    char text[RSOCK_ADDRSTRLEN];
+    int rc = check_addr("rsock_bind", s, a, false);
+    if (rc < 0)
+        return rc;
+    if (bind(s->fd, &a->sa, a->len) < 0)
+        return rsock__fail_sys(errno, "rsock_bind %s", rsock__addr_str(a, text));
+    return 0;
+}
+
+int rsock_listen(rsock_t *s, int backlog)
+{
+    if (!s)
+        return rsock__fail(EINVAL, "rsock_listen: NULL socket");
+    if (listen(s->fd, backlog < 0 ? RSOCK_BACKLOG : backlog) < 0)
+        return rsock__fail_sys(errno, "rsock_listen fd %d backlog %d", s->fd, backlog);
+    return 0;
+}
+
+int rsock_accept(rsock_t *s, rsock_addr *peer, rsock_t **out)
+{
+    if (!s || !out)
+        return rsock__fail(EINVAL, "rsock_accept: NULL %s", s ? "out" : "socket");
+    rsock_addr from;
+    socklen_t len = sizeof from.ss;
+    int fd;
+    do
+        fd = accept4(s->fd, &from.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        if (errno == EAGAIN) {
+            rsock__not_ready(s, RSOCK__IN);
+            return -EAGAIN;
+        }
+        return rsock__fail_sys(errno, "rsock_accept fd %d", s->fd);
+    }
+    from.len = len;
+    if (peer)
+        *peer = from;
+    return make_device(fd, s->domain, s->type, s->protocol, RSOCK__IN | RSOCK__OUT, true, out);
+}
+
+int rsock_connect(rsock_t *s, const rsock_addr *a)
+{
+    char text[RSOCK_ADDRSTRLEN];
+    int rc = check_addr("rsock_connect", s, a, true);
+    if (rc < 0)
+        return rc;
+    if (connect(s->fd, &a->sa, a->len) == 0)
+        return 0;
+    if (errno == EINPROGRESS || errno == EINTR) { /* EINTR: it goes on in the background */
+        rsock__not_ready(s, RSOCK__OUT);
+        return -EINPROGRESS;
+    }
+    if (errno == EAGAIN) /* a Unix listener's backlog is full: try again later */
+        return -EAGAIN;
+    return rsock__fail_sys(errno, "rsock_connect %s", rsock__addr_str(a, text));
+}
+
+int rsock_shutdown(rsock_t *s, int how)
+{
+    static const unsigned closes[] = {[SHUT_RD] = RSOCK__IN, [SHUT_WR] = RSOCK__OUT,
+                                      [SHUT_RDWR] = RSOCK__IN | RSOCK__OUT};
+    if (!s)
+        return rsock__fail(EINVAL, "rsock_shutdown: NULL socket");
+    if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+        return rsock__fail(EINVAL, "rsock_shutdown fd %d: bad how %d", s->fd, how);
+    if (shutdown(s->fd, how) < 0)
+        return rsock__fail_sys(errno, "rsock_shutdown fd %d how %d", s->fd, how);
+    s->open &= ~closes[how];
+    return 0;
+}
+
+int rsock_close(rsock_t *s)
+{
+    if (!s)
+        return 0;
+    int fd = s->fd;
+    rsock__loop_remove(s);
+    free(s);
+    /* Linux frees the descriptor even when close reports EINTR: never retry. */
+    if (close(fd) < 0 && errno != EINTR)
+        return rsock__fail_sys(errno, "rsock_close fd %d", fd);
+    return 0;
+}
+
+static int name_of(const char *op, rsock_t *s, rsock_addr *out,
+                   int (*get)(int, struct sockaddr *, socklen_t *))
+{
+    if (!s || !out)
+        return rsock__fail(EINVAL, "%s: NULL %s", op, s ? "out" : "socket");
+    socklen_t len = sizeof out->ss;
+    if (get(s->fd, &out->sa, &len) < 0)
+        return rsock__fail_sys(errno, "%s fd %d", op, s->fd);
+    out->len = len;
+    return 0;
+}
+
+int rsock_getpeername(rsock_t *s, rsock_addr *out)
+{
+    return name_of("rsock_getpeername", s, out, getpeername);
+}
+
+int rsock_getsockname(rsock_t *s, rsock_addr *out)
+{
+    return name_of("rsock_getsockname", s, out, getsockname);
+}
+
+int rsock_domain(const rsock_t *s) { return s ? s->domain : rsock__fail(EINVAL, "rsock_domain: NULL socket"); }
+int rsock_type(const rsock_t *s) { return s ? s->type : rsock__fail(EINVAL, "rsock_type: NULL socket"); }
+int rsock_fd(const rsock_t *s) { return s ? s->fd : rsock__fail(EINVAL, "rsock_fd: NULL socket"); }
