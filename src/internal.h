@@ -8,6 +8,7 @@
 
 #define RSOCK__IN 1u  /* input direction */
 #define RSOCK__OUT 2u /* output direction */
+#define RSOCK__HUP 4u /* in `ready`: the peer hung up or an error is pending (never cleared) */
 
 struct rsock__waiter; /* a fiber parked on a device (fiber.c, poll_epoll.c) */
 
@@ -52,6 +53,8 @@ static inline void rsock__not_ready(struct rsock *s, unsigned dir) { s->ready &=
 /* ---- name resolution (resolve.c) ----
  * getaddrinfo that, called in a fiber, runs on a helper thread and parks
  * only the calling fiber.  Returns getaddrinfo's code (0 or EAI_*). */
+/* Tests set this to make the resolver's helper thread slow (milliseconds). */
+extern int rsock__resolve_test_delay_ms;
 int rsock__getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                        struct addrinfo **res);
 

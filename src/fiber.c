@@ -1,0 +1,375 @@
+/* Fibers: one scheduler per thread, made on first use; the thread's own
+ * stack is its main fiber.  A fiber that parks with nothing else ready runs
+ * the loop itself (epoll_wait on its own stack), so no loop fiber exists and
+ * a ping-pong between two fibers costs one switch per hand-off. */
+#include "fiber.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef RSOCK_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+#define DEFAULT_STACK_SIZE (64 * 1024)
+#define MIN_STACK_SIZE (16 * 1024)
+
+static __thread struct rsock__sched *this_sched;
+static pthread_key_t sched_key;
+static pthread_once_t sched_key_once = PTHREAD_ONCE_INIT;
+
+int64_t rsock_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- ASan: tell it which stack we are on (no-ops otherwise) ---- */
+
+static void *stack_lo(const struct rsock_fiber *f)
+{
+    return f->stack ? (char *)f->stack + rsock__page_size() : NULL;
+}
+
+static void switch_to(struct rsock__sched *S, struct rsock_fiber *from, struct rsock_fiber *to);
+
+/* Runs first in every resumed context: release a finished fiber's stack
+ * (only now is nobody running on it). */
+static void after_switch(struct rsock__sched *S)
+{
+    struct rsock_fiber *dead = S->dead;
+    if (dead) {
+        S->dead = NULL;
+        rsock__stack_put(S, dead->stack, dead->stack_size);
+        dead->stack = NULL;
+        if (dead->detached) {
+            dead->state = FIBER_FREE;
+            dead->next = S->free_fibers;
+            S->free_fibers = dead;
+        }
+    }
+}
+
+static void switch_to(struct rsock__sched *S, struct rsock_fiber *from, struct rsock_fiber *to)
+{
+    S->current = to;
+    to->state = FIBER_RUNNING;
+#ifdef RSOCK_ASAN
+    void *fake = NULL;
+    __sanitizer_start_switch_fiber(from->state == FIBER_DONE ? NULL : &fake,
+                                   to == &S->main ? S->main_stack_lo : stack_lo(to),
+                                   to == &S->main ? S->main_stack_size : to->stack_size);
+    rsock__ctx_switch(&from->ctx, &to->ctx);
+    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#else
+    rsock__ctx_switch(&from->ctx, &to->ctx);
+#endif
+    after_switch(S);
+}
+
+/* ---- the run queue ---- */
+
+static void runq_push(struct rsock__sched *S, struct rsock_fiber *f)
+{
+    f->next = NULL;
+    if (S->runq_tail)
+        S->runq_tail->next = f;
+    else
+        S->runq_head = f;
+    S->runq_tail = f;
+}
+
+static struct rsock_fiber *runq_pop(struct rsock__sched *S)
+{
+    struct rsock_fiber *f = S->runq_head;
+    if (f && !(S->runq_head = f->next))
+        S->runq_tail = NULL;
+    return f;
+}
+
+void rsock__wake(struct rsock__sched *S, struct rsock_fiber *f, int result)
+{
+    if (f->state != FIBER_PARKED)
+        return;
+    f->state = FIBER_READY;
+    f->wake_result = result;
+    runq_push(S, f);
+}
+
+/* Switch to the next ready fiber, running the loop while none is ready. */
+static void schedule(struct rsock__sched *S, struct rsock_fiber *self)
+{
+    for (;;) {
+        struct rsock_fiber *next = runq_pop(S);
+        if (next) {
+            if (next != self)
+                switch_to(S, self, next);
+            else
+                self->state = FIBER_RUNNING;
+            return;
+        }
+        int64_t now = rsock_now();
+        rsock__timer_fire(S, now);
+        if (S->runq_head)
+            continue;
+        rsock__loop_poll(S, rsock__timer_next_timeout(&S->timers, now));
+        rsock__timer_fire(S, rsock_now());
+    }
+}
+
+int rsock__park(struct rsock__sched *S)
+{
+    struct rsock_fiber *self = S->current;
+    if (self->cancel_pending) {
+        self->cancel_pending = false;
+        return -ECANCELED;
+    }
+    self->state = FIBER_PARKED;
+    schedule(S, self);
+    return self->wake_result;
+}
+
+/* ---- the scheduler's life ---- */
+
+static void free_fiber_list(struct rsock__sched *S)
+{
+    for (struct rsock_fiber *f = S->all, *next; f; f = next) {
+        next = f->all_next;
+        if (f->stack)
+            rsock__stack_put(S, f->stack, f->stack_size);
+        free(f);
+    }
+}
+
+static void sched_destroy(void *p)
+{
+    struct rsock__sched *S = p;
+    if (!S)
+        return;
+    rsock__resolver_free(S->resolver);
+    free_fiber_list(S);
+    rsock__stack_pool_free(S);
+    rsock__timer_free(&S->timers);
+    close(S->epfd);
+    free(S);
+    this_sched = NULL;
+}
+
+static void make_key(void) { pthread_key_create(&sched_key, sched_destroy); }
+
+/* ASan needs the main stack's bounds to switch back onto it. */
+static void note_main_stack(struct rsock__sched *S)
+{
+#ifdef RSOCK_ASAN
+    pthread_attr_t attr;
+    void *lo = NULL;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        pthread_attr_getstack(&attr, &lo, &size);
+        pthread_attr_destroy(&attr);
+    }
+    S->main_stack_lo = lo;
+    S->main_stack_size = size;
+#else
+    (void)S;
+#endif
+}
+
+struct rsock__sched *rsock__sched_get(void)
+{
+    if (this_sched)
+        return this_sched;
+    pthread_once(&sched_key_once, make_key);
+    struct rsock__sched *S = calloc(1, sizeof *S);
+    if (!S)
+        return NULL;
+    S->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (S->epfd < 0) {
+        free(S);
+        return NULL;
+    }
+    S->main.state = FIBER_RUNNING;
+    S->current = &S->main;
+    S->stack_size = DEFAULT_STACK_SIZE;
+    note_main_stack(S);
+    pthread_setspecific(sched_key, S);
+    return this_sched = S;
+}
+
+/* ---- spawn, join, and friends ---- */
+
+static void fiber_finish(struct rsock__sched *S, struct rsock_fiber *self)
+{
+    self->state = FIBER_DONE;
+    S->live--;
+    if (self->joiner)
+        rsock__wake(S, self->joiner, 0);
+    if (S->runner && S->live == (S->runner == &S->main ? 0 : 1))
+        rsock__wake(S, S->runner, 0);
+    S->dead = self;
+    schedule(S, self); /* never comes back: nobody switches to a DONE fiber */
+    abort();
+}
+
+static void fiber_entry(void)
+{
+    struct rsock__sched *S = this_sched;
+#ifdef RSOCK_ASAN
+    __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+#endif
+    after_switch(S);
+    struct rsock_fiber *self = S->current;
+    self->fn(self->arg);
+    fiber_finish(S, self);
+}
+
+static struct rsock_fiber *new_fiber(struct rsock__sched *S)
+{
+    struct rsock_fiber *f = S->free_fibers;
+    if (f) {
+        S->free_fibers = f->next;
+        return f;
+    }
+    f = calloc(1, sizeof *f);
+    if (f) {
+        f->all_next = S->all;
+        S->all = f;
+    }
+    return f;
+}
+
+int rsock_spawn(void (*fn)(void *), void *arg, rsock_fiber **out)
+{
+    if (!fn)
+        return rsock__fail(EINVAL, "rsock_spawn: NULL function");
+    struct rsock__sched *S = rsock__sched_get();
+    struct rsock_fiber *f = S ? new_fiber(S) : NULL;
+    void *stack = f ? rsock__stack_get(S, S->stack_size) : NULL;
+    if (!stack) {
+        if (f) {
+            f->state = FIBER_FREE;
+            f->next = S->free_fibers;
+            S->free_fibers = f;
+        }
+        return rsock__fail(ENOMEM, "rsock_spawn: no memory for a %zu-byte stack",
+                           S ? S->stack_size : (size_t)DEFAULT_STACK_SIZE);
+    }
+    struct rsock_fiber *all_next = f->all_next;
+    *f = (struct rsock_fiber){.all_next = all_next, .fn = fn, .arg = arg, .stack = stack,
+                              .stack_size = S->stack_size, .detached = !out};
+    rsock__ctx_make(&f->ctx, stack_lo(f), f->stack_size, fiber_entry);
+    f->state = FIBER_PARKED;
+    rsock__wake(S, f, 0);
+    S->live++;
+    if (out)
+        *out = f;
+    return 0;
+}
+
+static void recycle(struct rsock__sched *S, struct rsock_fiber *f)
+{
+    f->state = FIBER_FREE;
+    f->joiner = NULL;
+    f->next = S->free_fibers;
+    S->free_fibers = f;
+}
+
+int rsock_join(rsock_fiber *f, int64_t deadline)
+{
+    struct rsock__sched *S = rsock__sched_get();
+    if (!f || !S || f->state == FIBER_FREE || f->detached || f == S->current ||
+        (f->joiner && f->joiner != S->current))
+        return rsock__fail(EINVAL, "rsock_join %p: not a fiber this one can join", (void *)f);
+    if (f->state != FIBER_DONE) {
+        if (deadline == 0)
+            return rsock__fail(ETIMEDOUT, "rsock_join %p: still running", (void *)f);
+        struct rsock_fiber *self = S->current;
+        if (deadline > 0 && rsock__timer_arm(&S->timers, self, deadline, -ETIMEDOUT) < 0)
+            return rsock__fail(ENOMEM, "rsock_join: no memory for a timer");
+        f->joiner = self;
+        int rc = rsock__park(S);
+        rsock__timer_disarm(&S->timers, self);
+        if (f->state != FIBER_DONE) {
+            f->joiner = NULL;
+            return rc == -ECANCELED ? rsock__fail(ECANCELED, "rsock_join: cancelled")
+                                    : rsock__fail(ETIMEDOUT, "rsock_join %p: timed out", (void *)f);
+        }
+    }
+    recycle(S, f);
+    return 0;
+}
+
+int rsock_yield(void)
+{
+    struct rsock__sched *S = rsock__sched_get();
+    if (!S)
+        return 0;
+    /* Now and then look at the kernel too, so yielding fibers cannot starve I/O. */
+    if ((++S->yields & 255) == 0)
+        rsock__loop_poll(S, 0);
+    struct rsock_fiber *self = S->current;
+    self->state = FIBER_PARKED;
+    rsock__wake(S, self, 0);
+    schedule(S, self);
+    return 0;
+}
+
+int rsock_sleep(int64_t deadline)
+{
+    struct rsock__sched *S = rsock__sched_get();
+    if (!S)
+        return rsock__fail(ENOMEM, "rsock_sleep: no scheduler");
+    struct rsock_fiber *self = S->current;
+    if (deadline >= 0 && rsock__timer_arm(&S->timers, self, deadline, 0) < 0)
+        return rsock__fail(ENOMEM, "rsock_sleep: no memory for a timer");
+    int rc = rsock__park(S);
+    rsock__timer_disarm(&S->timers, self);
+    return rc == -ECANCELED ? rsock__fail(ECANCELED, "rsock_sleep: cancelled") : 0;
+}
+
+int rsock_run(void)
+{
+    struct rsock__sched *S = rsock__sched_get();
+    if (!S)
+        return 0;
+    struct rsock_fiber *self = S->current;
+    while (S->live > (self == &S->main ? 0 : 1)) {
+        S->runner = self;
+        rsock__park(S);
+        S->runner = NULL;
+    }
+    return 0;
+}
+
+int rsock_cancel(rsock_fiber *f)
+{
+    struct rsock__sched *S = rsock__sched_get();
+    if (!f || !S || f->state == FIBER_FREE || f->state == FIBER_DONE)
+        return rsock__fail(EINVAL, "rsock_cancel %p: not a live fiber", (void *)f);
+    if (f->state == FIBER_PARKED)
+        rsock__wake(S, f, -ECANCELED);
+    else
+        f->cancel_pending = true;
+    return 0;
+}
+
+int rsock_set_stack_size(size_t bytes)
+{
+    if (bytes < MIN_STACK_SIZE)
+        return rsock__fail(EINVAL, "rsock_set_stack_size %zu: under %d bytes", bytes,
+                           MIN_STACK_SIZE);
+    struct rsock__sched *S = rsock__sched_get();
+    if (!S)
+        return rsock__fail(ENOMEM, "rsock_set_stack_size: no scheduler");
+    size_t page = rsock__page_size();
+    size_t size = (bytes + page - 1) / page * page;
+    if (size != S->stack_size) {
+        rsock__stack_pool_free(S);
+        S->stack_size = size;
+    }
+    return 0;
+}

@@ -1,0 +1,92 @@
+/* The per-thread scheduler: fibers, run queue, timers and the epoll loop.
+ * Internal; see DESIGN.md "Fibers and the loop". */
+#ifndef RSOCK_FIBER_H
+#define RSOCK_FIBER_H
+
+#include "ctx.h"
+#include "internal.h"
+
+enum rsock__fiber_state { FIBER_FREE, FIBER_READY, FIBER_RUNNING, FIBER_PARKED, FIBER_DONE };
+
+struct rsock_fiber {
+    rsock__ctx ctx;
+    struct rsock_fiber *next;        /* run queue, or free list */
+    struct rsock_fiber *all_next;    /* every fiber of the thread, for cleanup */
+    void (*fn)(void *);
+    void *arg;
+    void *stack;                     /* the mapping: guard page, then the stack */
+    size_t stack_size;               /* usable bytes above the guard */
+    enum rsock__fiber_state state;
+    bool detached;
+    bool cancel_pending;
+    int wake_result;                 /* what park() returns */
+    int timer_result;                /* what the timer delivers when it fires */
+    size_t timer_slot;               /* index + 1 in the timer heap; 0: none */
+    int64_t deadline;
+    uint64_t timer_seq;              /* FIFO tie-break among equal deadlines */
+    struct rsock_fiber *joiner;
+};
+
+/* A fiber parked on one direction of a device (on the fiber's stack). */
+struct rsock__waiter {
+    struct rsock_fiber *fiber;
+    struct rsock__waiter *next, **prevp;
+};
+
+struct rsock__timers {
+    struct rsock_fiber **heap;
+    size_t count, cap;
+    uint64_t seq;
+};
+
+struct rsock__resolver; /* resolve.c */
+
+struct rsock__sched {
+    struct rsock_fiber main;         /* the thread's own stack */
+    struct rsock_fiber *current;
+    struct rsock_fiber *runq_head, *runq_tail;
+    struct rsock_fiber *free_fibers; /* recycled structs (stacks may be pooled) */
+    struct rsock_fiber *all;
+    struct rsock_fiber *dead;        /* finished; its stack is released after we leave it */
+    struct rsock_fiber *runner;      /* parked in rsock_run */
+    void **stack_pool;               /* free stacks of stack_size */
+    size_t stack_pool_count;
+    size_t stack_size;
+    long live;                       /* spawned fibers not yet finished */
+    unsigned yields;
+    int epfd;
+    struct rsock__timers timers;
+    struct rsock__resolver *resolver;
+    void *main_stack_lo;             /* the thread's own stack, for ASan */
+    size_t main_stack_size;
+};
+
+/* This thread's scheduler, made on first use; NULL when out of memory. */
+struct rsock__sched *rsock__sched_get(void);
+
+/* Park the current fiber until rsock__wake; returns the wake result. */
+int rsock__park(struct rsock__sched *S);
+/* Make a parked fiber ready with `result` (ignored if it is not parked). */
+void rsock__wake(struct rsock__sched *S, struct rsock_fiber *f, int result);
+
+/* Timers (timer.c): arm the current fiber's deadline, disarm it, and wake
+ * the fibers whose deadlines have passed; next_timeout is epoll's timeout. */
+int rsock__timer_arm(struct rsock__timers *T, struct rsock_fiber *f, int64_t deadline, int result);
+void rsock__timer_disarm(struct rsock__timers *T, struct rsock_fiber *f);
+void rsock__timer_fire(struct rsock__sched *S, int64_t now);
+int rsock__timer_next_timeout(struct rsock__timers *T, int64_t now);
+void rsock__timer_free(struct rsock__timers *T);
+
+/* The loop (poll_epoll.c): wait for events up to timeout_ms, wake waiters. */
+void rsock__loop_poll(struct rsock__sched *S, int timeout_ms);
+
+/* Stacks (stack.c). */
+void *rsock__stack_get(struct rsock__sched *S, size_t size);
+void rsock__stack_put(struct rsock__sched *S, void *stack, size_t size);
+void rsock__stack_pool_free(struct rsock__sched *S);
+size_t rsock__page_size(void);
+
+/* The resolver's helper thread (resolve.c), stopped at thread exit. */
+void rsock__resolver_free(struct rsock__resolver *r);
+
+#endif

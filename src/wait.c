@@ -1,0 +1,58 @@
+/* fd-io-in / fd-io-out: park the calling fiber on one direction of a device
+ * until an edge, the deadline, or the device's close.  A direction whose
+ * ready bit is still set returns at once, with no syscall. */
+#include "fiber.h"
+
+#include <errno.h>
+
+static void unlink_waiter(struct rsock__waiter *w)
+{
+    if (!w->prevp)
+        return;
+    *w->prevp = w->next;
+    if (w->next)
+        w->next->prevp = w->prevp;
+    w->prevp = NULL;
+}
+
+static int wait_dir(const char *op, rsock_t *s, unsigned dir, int64_t deadline)
+{
+    if (!s)
+        return rsock__fail(EINVAL, "%s: NULL socket", op);
+    if (s->ready & dir)
+        return 0;
+    struct rsock__sched *S = rsock__sched_get();
+    if (!S || s->loop != S)
+        return rsock__fail(EINVAL, "%s fd %d: not a device of this thread's loop", op, s->fd);
+    if (deadline == 0)
+        return rsock__fail(ETIMEDOUT, "%s fd %d: not ready", op, s->fd);
+    int fd = s->fd; /* after a close wakes us, `s` is gone */
+    struct rsock_fiber *self = S->current;
+    struct rsock__waiter w = {.fiber = self};
+    struct rsock__waiter **list = &s->waiters[dir == RSOCK__IN ? 0 : 1];
+    if (deadline > 0 && rsock__timer_arm(&S->timers, self, deadline, -ETIMEDOUT) < 0)
+        return rsock__fail(ENOMEM, "%s fd %d: no memory for a timer", op, s->fd);
+    w.next = *list;
+    if (w.next)
+        w.next->prevp = &w.next;
+    w.prevp = list;
+    *list = &w;
+    int rc = rsock__park(S);
+    unlink_waiter(&w);
+    rsock__timer_disarm(&S->timers, self);
+    if (rc == -ETIMEDOUT)
+        return rsock__fail(ETIMEDOUT, "%s fd %d: timed out", op, fd);
+    if (rc == -ECANCELED)
+        return rsock__fail(ECANCELED, "%s fd %d: cancelled (closed or rsock_cancel)", op, fd);
+    return rc;
+}
+
+int rsock_wait_in(rsock_t *s, int64_t deadline)
+{
+    return wait_dir("rsock_wait_in", s, RSOCK__IN, deadline);
+}
+
+int rsock_wait_out(rsock_t *s, int64_t deadline)
+{
+    return wait_dir("rsock_wait_out", s, RSOCK__OUT, deadline);
+}
