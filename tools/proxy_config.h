@@ -1,0 +1,161 @@
+/* rsock-proxy's command line: options and their parsing.  A header, not a
+ * .c file, because every .c file under tools/ is built as a program. */
+#ifndef RSOCK_PROXY_CONFIG_H
+#define RSOCK_PROXY_CONFIG_H
+
+#include "rsock.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { ON_LISTEN, ON_CLIENT, ON_SERVER };
+#define MAX_SOCKOPTS 32
+
+struct proxy_sockopt {
+    int where, level, opt, value;
+    const char *name;
+};
+
+struct proxy_config {
+    const char *local, *remote;
+    int verbose;        /* -v: 1, -q: -1 */
+    int threads;        /* 0: one per core */
+    long max_conns;     /* 0: no limit */
+    double connect_timeout, idle_timeout, grace; /* seconds; 0: none */
+    int copy_flags;     /* RSOCK_COPY_SPLICE / _BUFFER / 0 */
+    int nsockopts;
+    struct proxy_sockopt sockopts[MAX_SOCKOPTS];
+};
+
+static const char proxy_usage[] =
+    "usage: rsock-proxy [options] LOCAL REMOTE\n"
+    "Accept stream connections on LOCAL and relay each to REMOTE, both ways.\n"
+    "Addresses: :9999  127.0.0.1:8080  [::1]:80  host:80  /run/app.sock  @name\n"
+    "  -v, --verbose            log each connection with both addresses\n"
+    "  -q, --quiet              log nothing but fatal errors\n"
+    "  --threads N              N threads, each with its own loop and listener\n"
+    "                           (default: one per core; 1 for a Unix LOCAL)\n"
+    "  --max-conns N            at most N open connections; more wait in the backlog\n"
+    "  --connect-timeout S      give up reaching REMOTE after S seconds (default 10)\n"
+    "  --idle-timeout S         close a connection idle both ways for S seconds\n"
+    "  --splice, --no-splice    move bytes with splice(2), or through a buffer\n"
+    "  --sockopt [listen|client|server:]NAME=VALUE\n"
+    "                           set an int socket option, e.g. client:TCP_NODELAY=1\n"
+    "  --grace S                on SIGINT/SIGTERM, let connections finish for S\n"
+    "                           seconds (default 5), then exit\n"
+    "  -h, --help, --version\n"
+    "Signals: SIGUSR1 prints the summary line; SIGINT/SIGTERM stop.\n";
+
+static int config_fail(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "rsock-proxy: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n%s", "Try 'rsock-proxy --help'.\n");
+    return -EINVAL;
+}
+
+static int parse_seconds(const char *arg, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (errno || end == arg || *end || !isfinite(v) || v < 0 || v > 1e7)
+        return config_fail("bad number of seconds: \"%s\"", arg);
+    *out = v;
+    return 0;
+}
+
+static int parse_count(const char *arg, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || v < 1 || v > max)
+        return config_fail("bad count: \"%s\"", arg);
+    *out = v;
+    return 0;
+}
+
+/* [listen|client|server:]NAME=VALUE; without a prefix: client and server. */
+static int parse_sockopt(struct proxy_config *c, const char *arg)
+{
+    static const char *wheres[] = {"listen:", "client:", "server:"};
+    int where = -1;
+    const char *p = arg;
+    for (int i = 0; i < 3; i++)
+        if (!strncmp(p, wheres[i], strlen(wheres[i])))
+            where = i, p += strlen(wheres[i]);
+    const char *eq = strchr(p, '=');
+    char name[64];
+    if (!eq || eq == p || (size_t)(eq - p) >= sizeof name)
+        return config_fail("--sockopt wants [listen|client|server:]NAME=VALUE, not \"%s\"", arg);
+    memcpy(name, p, (size_t)(eq - p));
+    name[eq - p] = 0;
+    const rsock_sockopt *row = rsock_sockopt_by_name(name);
+    if (!row)
+        return config_fail("--sockopt: no socket option named \"%s\"", name);
+    if (row->set != RSOCK_OPT_INT)
+        return config_fail("--sockopt: %s does not take an int", name);
+    char *end;
+    errno = 0;
+    long v = strtol(eq + 1, &end, 0);
+    if (errno || end == eq + 1 || *end || v < INT_MIN || v > INT_MAX)
+        return config_fail("--sockopt: bad int value in \"%s\"", arg);
+    for (int i = where < 0 ? ON_CLIENT : where; i <= (where < 0 ? ON_SERVER : where); i++) {
+        if (c->nsockopts == MAX_SOCKOPTS)
+            return config_fail("too many --sockopt (at most %s)", "32");
+        c->sockopts[c->nsockopts++] =
+            (struct proxy_sockopt){i, row->level, row->opt, (int)v, row->name};
+    }
+    return 0;
+}
+
+/* 0: run; 1: exit 0 (help, version); -EINVAL: exit 2. */
+static int parse_config(struct proxy_config *c, int argc, char **argv)
+{
+    enum { O_THREADS = 256, O_MAX, O_CT, O_IT, O_SPLICE, O_NOSPLICE, O_SOCKOPT, O_GRACE, O_VER };
+    static const struct option longs[] = {
+        {"verbose", no_argument, 0, 'v'},         {"quiet", no_argument, 0, 'q'},
+        {"threads", required_argument, 0, O_THREADS}, {"max-conns", required_argument, 0, O_MAX},
+        {"connect-timeout", required_argument, 0, O_CT},
+        {"idle-timeout", required_argument, 0, O_IT}, {"splice", no_argument, 0, O_SPLICE},
+        {"no-splice", no_argument, 0, O_NOSPLICE},  {"sockopt", required_argument, 0, O_SOCKOPT},
+        {"grace", required_argument, 0, O_GRACE},   {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, O_VER},         {0, 0, 0, 0}};
+    *c = (struct proxy_config){.connect_timeout = 10, .grace = 5};
+    long n;
+    int opt, rc = 0;
+    while (rc == 0 && (opt = getopt_long(argc, argv, "vqh", longs, NULL)) != -1) {
+        switch (opt) {
+        case 'v': c->verbose = 1; break;
+        case 'q': c->verbose = -1; break;
+        case 'h': fputs(proxy_usage, stdout); return 1;
+        case O_VER: printf("rsock-proxy %s\n", rsock_version()); return 1;
+        case O_THREADS: rc = parse_count(optarg, 1024, &n); c->threads = (int)n; break;
+        case O_MAX: rc = parse_count(optarg, LONG_MAX, &c->max_conns); break;
+        case O_CT: rc = parse_seconds(optarg, &c->connect_timeout); break;
+        case O_IT: rc = parse_seconds(optarg, &c->idle_timeout); break;
+        case O_GRACE: rc = parse_seconds(optarg, &c->grace); break;
+        case O_SPLICE: c->copy_flags = RSOCK_COPY_SPLICE; break;
+        case O_NOSPLICE: c->copy_flags = RSOCK_COPY_BUFFER; break;
+        case O_SOCKOPT: rc = parse_sockopt(c, optarg); break;
+        default: fputs(proxy_usage, stderr); return -EINVAL;
+        }
+    }
+    if (rc < 0)
+        return rc;
+    if (argc - optind != 2)
+        return config_fail("%s", argc - optind < 2 ? "LOCAL and REMOTE are required"
+                                                  : "too many arguments");
+    c->local = argv[optind];
+    c->remote = argv[optind + 1];
+    return 0;
+}
+
+#endif
