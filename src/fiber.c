@@ -159,7 +159,22 @@ static void sched_destroy(void *p)
     this_sched = NULL;
 }
 
-static void make_key(void) { pthread_key_create(&sched_key, sched_destroy); }
+/* fork() copies this thread's scheduler, but the epoll instance would be
+ * shared with the parent (each would get the other's events) and the
+ * resolver's thread is gone: give the child its own. */
+static void after_fork_in_child(void)
+{
+    if (!this_sched)
+        return;
+    rsock__resolver_after_fork(this_sched);
+    rsock__loop_after_fork(this_sched);
+}
+
+static void make_key(void)
+{
+    pthread_key_create(&sched_key, sched_destroy);
+    pthread_atfork(NULL, NULL, after_fork_in_child);
+}
 
 /* ASan needs the main stack's bounds to switch back onto it. */
 static void note_main_stack(struct rsock__sched *S)

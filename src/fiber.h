@@ -55,6 +55,7 @@ struct rsock__sched {
     long live;                       /* spawned fibers not yet finished */
     unsigned yields;
     int epfd;
+    struct rsock *devices;           /* every registered device */
     struct rsock__timers timers;
     struct rsock__resolver *resolver;
     void *main_stack_lo;             /* the thread's own stack, for ASan */
@@ -79,6 +80,8 @@ void rsock__timer_free(struct rsock__timers *T);
 
 /* The loop (poll_epoll.c): wait for events up to timeout_ms, wake waiters. */
 void rsock__loop_poll(struct rsock__sched *S, int timeout_ms);
+/* In a child after fork: a new epoll instance with the inherited devices. */
+void rsock__loop_after_fork(struct rsock__sched *S);
 
 /* Stacks (stack.c). */
 void *rsock__stack_get(struct rsock__sched *S, size_t size);
@@ -88,5 +91,7 @@ size_t rsock__page_size(void);
 
 /* The resolver's helper thread (resolve.c), stopped at thread exit. */
 void rsock__resolver_free(struct rsock__resolver *r);
+/* In a child after fork: forget the helper thread (it did not survive). */
+void rsock__resolver_after_fork(struct rsock__sched *S);
 
 #endif

@@ -23,6 +23,7 @@ struct rsock {
     unsigned ready;                     /* directions with no -EAGAIN since the last edge */
     struct rsock__waiter *waiters[2];   /* parked for input [0], output [1] */
     void *loop;                         /* the loop it is registered with, or NULL */
+    struct rsock *loop_prev, *loop_next; /* the loop's devices, re-registered after fork */
 };
 
 /* ---- error record (error.c) ----
@@ -41,7 +42,9 @@ int rsock__addr_parse_numeric(rsock_addr *a, const char *text);
 
 /* ---- the loop (poll_epoll.c) ---- */
 /* Register `s` with this thread's loop, edge-triggered, for input and
- * output; sets s->loop and marks it ready both ways.  0 or -errno. */
+ * output; sets s->loop and marks it ready for output (input readiness comes
+ * from the kernel: epoll reports a device readable at registration).
+ * 0 or -errno. */
 int rsock__loop_add(struct rsock *s);
 /* Deregister `s` (before its descriptor is closed) and wake its waiters
  * with -ECANCELED. */

@@ -5,20 +5,46 @@
 
 #include <errno.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #define EVENTS_PER_POLL 256
+
+static int watch(int epfd, struct rsock *s)
+{
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = s};
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0 ? -errno : 0;
+}
 
 int rsock__loop_add(struct rsock *s)
 {
     struct rsock__sched *S = rsock__sched_get();
     if (!S)
         return -ENOMEM;
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = s};
-    if (epoll_ctl(S->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0)
-        return -errno;
+    int rc = watch(S->epfd, s);
+    if (rc < 0)
+        return rc;
     s->loop = S;
-    s->ready = RSOCK__IN | RSOCK__OUT;
+    /* Output is assumed possible (a wrong guess costs one -EAGAIN); input is
+     * not: a wait-first reader parks until the kernel reports data, which
+     * epoll does at registration when some is already there. */
+    s->ready = RSOCK__OUT;
+    s->loop_prev = NULL;
+    s->loop_next = S->devices;
+    if (S->devices)
+        S->devices->loop_prev = s;
+    S->devices = s;
     return 0;
+}
+
+void rsock__loop_after_fork(struct rsock__sched *S)
+{
+    int epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd < 0)
+        return; /* the old instance stays: better than none */
+    close(S->epfd);
+    S->epfd = epfd;
+    for (struct rsock *s = S->devices; s; s = s->loop_next)
+        watch(epfd, s); /* epoll reports what is ready already */
 }
 
 static void wake_all(struct rsock__sched *S, struct rsock__waiter **list, int result)
@@ -40,6 +66,12 @@ void rsock__loop_remove(struct rsock *s)
         return;
     epoll_ctl(S->epfd, EPOLL_CTL_DEL, s->fd, NULL);
     s->loop = NULL;
+    if (s->loop_prev)
+        s->loop_prev->loop_next = s->loop_next;
+    else
+        S->devices = s->loop_next;
+    if (s->loop_next)
+        s->loop_next->loop_prev = s->loop_prev;
     wake_all(S, &s->waiters[0], -ECANCELED);
     wake_all(S, &s->waiters[1], -ECANCELED);
 }

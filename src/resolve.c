@@ -106,6 +106,18 @@ void rsock__resolver_free(struct rsock__resolver *r)
     free(r);
 }
 
+void rsock__resolver_after_fork(struct rsock__sched *S)
+{
+    struct rsock__resolver *r = S->resolver;
+    if (!r)
+        return;
+    S->resolver = NULL; /* its thread did not survive; its lock may be held */
+    rsock__loop_remove(r->done_dev);
+    close(r->done_dev->fd);
+    free(r->done_dev);
+    free(r);
+}
+
 /* Park until the helper has answered `q`, draining the eventfd. */
 static void await(struct rsock__resolver *r, struct request *q)
 {

@@ -6,6 +6,7 @@
 #include "sandbox.h"
 
 #include <pthread.h>
+#include <sys/wait.h>
 
 enum { PINGS = 200 };
 
@@ -130,12 +131,56 @@ static void test_threads_side_by_side(void)
     CHECK(servers[0].served > 0 && servers[1].served > 0); /* both loops served */
 }
 
+/* ---- fork: the child gets its own loop ---- */
+
+/* The child makes and uses devices of its own, and waits on one it
+ * inherited; the parent's loop must see none of the child's devices (they
+ * would arrive as foreign pointers) and keep working. */
+static void test_fork_gives_the_child_its_own_loop(void)
+{
+    int sv[2];
+    rsock_t *inherited, *peer;
+    char c;
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    REQUIRE(rsock_fdopen(sv[0], &inherited) == 0 && rsock_fdopen(sv[1], &peer) == 0);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        /* Devices of the child's own, left busy (readable) while the parent polls. */
+        rsock_t *pairs[50][2];
+        int ok = 1;
+        for (int i = 0; i < 50 && ok; i++) {
+            int p2[2];
+            ok = socketpair(AF_UNIX, SOCK_STREAM, 0, p2) == 0 &&
+                 rsock_fdopen(p2[0], &pairs[i][0]) == 0 && rsock_fdopen(p2[1], &pairs[i][1]) == 0 &&
+                 rsock_send(pairs[i][0], "c", 1, 0) == 1 &&
+                 rsock_wait_in(pairs[i][1], rsock_now() + 5000) == 0;
+        }
+        /* Tell the parent, then wait on the inherited device for its answer. */
+        ok = ok && rsock_send(inherited, ok ? "k" : "f", 1, 0) == 1 &&
+             rsock_wait_in(inherited, rsock_now() + 5000) == 0 && rsock_recv(inherited, &c, 1, 0) == 1;
+        _exit(ok ? 0 : 1);
+    }
+    /* The parent's loop runs while the child's devices are registered and ready. */
+    CHECK_EQ(rsock_wait_in(peer, rsock_now() + 5000), 0);
+    CHECK_EQ(rsock_recv(peer, &c, 1, 0), 1);
+    CHECK_EQ(c, 'k');
+    CHECK_EQ(rsock_sleep(rsock_now() + 20), 0); /* poll a while longer */
+    CHECK_EQ(rsock_send(peer, "x", 1, 0), 1);
+    int status;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    rsock_close(inherited);
+    rsock_close(peer);
+}
+
 int main(void)
 {
     rsock_yield();
     int fds = check_fd_count();
     RUN(test_resolution_off_the_loop);
     RUN(test_threads_side_by_side);
+    RUN(test_fork_gives_the_child_its_own_loop);
     CHECK_EQ(check_fd_count(), fds);
     return check_done();
 }

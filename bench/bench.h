@@ -1,0 +1,55 @@
+/* Shared by the benchmarks: a nanosecond clock, medians of repeated runs,
+ * and one output line per figure:
+ *   NAME  VALUE UNIT  | BASELINE-NAME VALUE UNIT | ratio R | target T: PASS/MISS */
+#ifndef RSOCK_BENCH_H
+#define RSOCK_BENCH_H
+
+#define _GNU_SOURCE 1
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static inline long long bench_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int bench_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of `reps` runs of fn(arg); the machine is shared and noisy. */
+static inline double bench_median(double (*fn)(long), long arg, int reps)
+{
+    double v[16];
+    if (reps > 16)
+        reps = 16;
+    for (int i = 0; i < reps; i++)
+        v[i] = fn(arg);
+    qsort(v, (size_t)reps, sizeof v[0], bench_cmp);
+    return v[reps / 2];
+}
+
+static inline void bench_pin(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    sched_setaffinity(0, sizeof set, &set);
+}
+
+/* ok: whether the target is met. */
+static inline void bench_row(const char *name, double value, const char *unit,
+                             const char *base_name, double base, const char *target, int ok)
+{
+    printf("%-34s %10.1f %-6s | %-28s %10.1f %-6s | ratio %6.3f | target %s: %s\n", name, value,
+           unit, base_name, base, unit, value / base, target, ok ? "PASS" : "MISS");
+}
+
+#endif
