@@ -83,6 +83,8 @@ static int park(struct copy *c, rsock_t *s, unsigned dir)
 
 static int64_t finish(struct copy *c)
 {
+    if (c->o->closing && *c->o->closing)
+        return c->total; /* the close that follows ends the stream */
     int rc = rsock_shutdown(c->to, SHUT_WR);
     if (rc < 0 && rc != -ENOTCONN)
         return fail(c, RSOCK__OUT, -rc, "shutdown");

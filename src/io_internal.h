@@ -19,6 +19,8 @@ struct rsock__copy_opts {
                            * without checking (saves a syscall per copy) */
     unsigned *failed;     /* if not NULL, on failure: RSOCK__IN (reading
                            * `from` failed), RSOCK__OUT (writing `to`), or 0 */
+    const bool *closing;  /* if not NULL and true at the end of the stream,
+                           * the caller closes `to` next: skip the shutdown */
 };
 
 /* The copy behind rsock_copy / rsock_copy_with. */

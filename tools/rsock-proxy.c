@@ -31,6 +31,7 @@ struct conn {
     rsock_addr peer;
     int64_t last_active;
     int64_t down_rc;
+    bool one_done; /* one direction has finished: the other closes, no shutdown */
 };
 
 static struct proxy_config cfg;
@@ -151,8 +152,10 @@ static int64_t relay(struct conn *c, rsock_t *from, rsock_t *to, int64_t *counte
                                  .moved = counter,
                                  .last_active = &c->last_active,
                                  .sigpipe_ignored = true,
-                                 .failed = &failed};
+                                 .failed = &failed,
+                                 .closing = &c->one_done};
     int64_t rc = rsock__copy(from, to, &o);
+    c->one_done = true;
     if (rc < 0 && failed == RSOCK__IN) {
         struct linger abort_close = {1, 0};
         setsockopt(rsock_fd(to), SOL_SOCKET, SO_LINGER, &abort_close, sizeof abort_close);
