@@ -64,6 +64,8 @@ void rsock__loop_remove(struct rsock *s)
     struct rsock__sched *S = s->loop;
     if (!S)
         return;
+    /* close(2) alone would not unregister a descriptor someone dup'ed, and
+     * the stale registration would then report a freed device. */
     epoll_ctl(S->epfd, EPOLL_CTL_DEL, s->fd, NULL);
     s->loop = NULL;
     if (s->loop_prev)

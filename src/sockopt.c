@@ -3,7 +3,6 @@
 #include "internal.h"
 
 #include <errno.h>
-#include <math.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -102,8 +101,9 @@ static int set_timeval(rsock_t *s, const rsock_sockopt *r, double seconds)
     if (!(seconds >= 0) || seconds > 1e9)
         return rsock__fail(EINVAL, "rsock_setsockopt %s: %g is not a time in seconds", r->name,
                            seconds);
-    struct timeval tv = {.tv_sec = (time_t)seconds,
-                         .tv_usec = (suseconds_t)((seconds - floor(seconds)) * 1e6)};
+    time_t whole = (time_t)seconds; /* truncation is floor for seconds >= 0 */
+    struct timeval tv = {.tv_sec = whole,
+                         .tv_usec = (suseconds_t)((seconds - (double)whole) * 1e6)};
     return kernel_set("rsock_setsockopt", s, r, &tv, sizeof tv);
 }
 

@@ -12,7 +12,9 @@
 #endif
 #endif
 
-#define STACK_POOL_MAX 64
+/* Enough to absorb connection churn without mmap/munmap per connection;
+ * a pooled stack keeps only the pages its last fiber touched. */
+#define STACK_POOL_MAX 256
 
 size_t rsock__page_size(void)
 {
