@@ -25,6 +25,10 @@ run() { local name=$1; shift; timeout 20 "$@" >"$tmp/$name.out" 2>&1; echo $?; }
   expect echo-unix "$tmp/echo-unix.out" '^echo: hello$' '^echo: raw socket devices$' '^echo: bye$' ||
   bad "echo-unix exited non-zero: $(cat "$tmp/echo-unix.out")"
 
+[ "$(run readme-echo "$ex/readme-echo")" = 0 ] &&
+  expect readme-echo "$tmp/readme-echo.out" '^echoed: hello, rsock$' ||
+  bad "readme-echo exited non-zero: $(cat "$tmp/readme-echo.out")"
+
 [ "$(run fdpass "$ex/fdpass")" = 0 ] &&
   expect fdpass "$tmp/fdpass.out" '^sent descriptor [0-9]+$' 'the file says: passed through a Unix socket$' ||
   bad "fdpass exited non-zero: $(cat "$tmp/fdpass.out")"
