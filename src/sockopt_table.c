@@ -2,7 +2,8 @@
  * types its get and set take.  Deviations from the reference, each because
  * the kernel does otherwise (doc/sockopt-table.md lists them):
  *  - options the kernel only reports are get-only: SO_ACCEPTCONN, SO_DOMAIN,
- *    SO_ERROR, SO_PEERCRED, SO_PROTOCOL, SO_TYPE, IP_MTU;
+ *    SO_ERROR, SO_PEERCRED, SO_PROTOCOL, SO_TYPE, IP_MTU, and SO_SNDLOWAT
+ *    (fixed at 1 on Linux: setting it is ENOPROTOOPT);
  *  - SO_PEERCRED reads as a struct ucred, not bytes;
  *  - SO_OOBLINE is the kernel's SO_OOBINLINE (found under both names);
  *  - TCP_CONGESTION and IP_MULTICAST_IF can also be read;
@@ -39,7 +40,7 @@ static const rsock_sockopt rows[] = {
     ROW(SOL_SOCKET, SO_RCVBUF, INT, INT),
     ROW(SOL_SOCKET, SO_SNDBUF, INT, INT),
     ROW(SOL_SOCKET, SO_RCVLOWAT, INT, INT),
-    ROW(SOL_SOCKET, SO_SNDLOWAT, INT, INT),
+    ROW(SOL_SOCKET, SO_SNDLOWAT, INT, NONE),
     ROW(SOL_SOCKET, SO_RCVTIMEO, TIMEVAL, TIMEVAL),
     ROW(SOL_SOCKET, SO_SNDTIMEO, TIMEVAL, TIMEVAL),
     ROW(SOL_SOCKET, SO_REUSEADDR, INT, INT),
