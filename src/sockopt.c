@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -53,14 +54,16 @@ static int get_value(rsock_t *s, const rsock_sockopt *r, rsock_optval *v)
     case RSOCK_OPT_BYTES:
         if (!v->bytes.buf && v->bytes.len)
             return rsock__fail(EINVAL, "%s %s: NULL buffer", op, r->name);
-        len = (socklen_t)v->bytes.len;
+        len = v->bytes.len > INT_MAX ? INT_MAX : (socklen_t)v->bytes.len;
         rc = kernel_get(op, s, r, v->bytes.buf, &len);
-        v->bytes.len = len;
+        if (rc == 0)
+            v->bytes.len = len;
         return rc;
     case RSOCK_OPT_LINGER: {
         struct linger l;
         len = sizeof l;
-        rc = kernel_get(op, s, r, &l, &len);
+        if ((rc = kernel_get(op, s, r, &l, &len)) < 0)
+            return rc;
         v->linger.on = l.l_onoff != 0;
         v->linger.seconds = l.l_linger;
         return rc;
@@ -68,7 +71,8 @@ static int get_value(rsock_t *s, const rsock_sockopt *r, rsock_optval *v)
     case RSOCK_OPT_TIMEVAL: {
         struct timeval tv;
         len = sizeof tv;
-        rc = kernel_get(op, s, r, &tv, &len);
+        if ((rc = kernel_get(op, s, r, &tv, &len)) < 0)
+            return rc;
         v->timeval = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
         return rc;
     }
@@ -116,6 +120,9 @@ static int set_value(rsock_t *s, const rsock_sockopt *r, const rsock_optval *v)
     case RSOCK_OPT_BYTES:
         if (!v->bytes.buf && v->bytes.len)
             return rsock__fail(EINVAL, "%s %s: NULL buffer", op, r->name);
+        if (v->bytes.len > INT_MAX)
+            return rsock__fail(EINVAL, "%s %s: %zu bytes is too long", op, r->name,
+                               v->bytes.len);
         return kernel_set(op, s, r, v->bytes.buf, (socklen_t)v->bytes.len);
     case RSOCK_OPT_LINGER: {
         struct linger l = {.l_onoff = v->linger.on, .l_linger = v->linger.seconds};

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -310,9 +311,12 @@ static void test_bytes(void)
     CHECK_EQ(rsock_getsockopt(s, IPPROTO_TCP, TCP_CONGESTION, &v), 0);
     CHECK_EQ(v.type, RSOCK_OPT_BYTES); CHECK(v.bytes.len > 0 && buf[0]);
     CHECK_EQ(rsock_setsockopt_bytes(s, IPPROTO_TCP, TCP_CONGESTION, "reno", 4), 0);
-    memset(buf, 0, sizeof buf);
-    CHECK(rsock_getsockopt_bytes(s, IPPROTO_TCP, TCP_CONGESTION, buf, sizeof buf) > 0);
+    memset(buf, 'x', sizeof buf);
+    /* the kernel writes its 16-byte name field: the name, NUL-padded */
+    CHECK_EQ(rsock_getsockopt_bytes(s, IPPROTO_TCP, TCP_CONGESTION, buf, sizeof buf), 16);
     CHECK_STR(buf, "reno");
+    CHECK_ERR(rsock_setsockopt_bytes(s, IPPROTO_TCP, TCP_CONGESTION, buf, (size_t)INT_MAX + 1),
+              EINVAL, "TCP_CONGESTION: 2147483648 bytes is too long");
     CHECK_ERR(rsock_setsockopt_bytes(s, IPPROTO_TCP, TCP_CONGESTION, "no-such-cc", 10),
               ENOENT, "TCP_CONGESTION");
     v.bytes.buf = NULL, v.bytes.len = 8;
