@@ -332,7 +332,11 @@ typedef struct {
 } rsock_optval;
 
 /* One row of the option table: the types its get and set take
- * (RSOCK_OPT_NONE: that direction is not allowed). */
+ * (RSOCK_OPT_NONE: that direction is not allowed).  One row per defsockopt
+ * line of the reference; every row and each deviation from it (get-only
+ * rows the kernel only reports, SO_PEERCRED as ucred, IP_PKTINFO as int,
+ * readable TCP_CONGESTION and IP_MULTICAST_IF, ...) is listed in
+ * doc/sockopt-table.md, man page rsock-sockopts(7). */
 typedef struct {
     int level, opt;
     const char *name;
