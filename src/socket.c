@@ -130,8 +130,11 @@ int rsock_accept(rsock_t *s, rsock_addr *peer, rsock_t **out)
     rsock_addr from;
     socklen_t len = sizeof from.ss;
     int fd;
+    /* Ask for the peer's address only when wanted: for sockets that have
+     * none (AF_ALG), Linux fails the whole accept with ECONNABORTED. */
     do
-        fd = accept4(s->fd, &from.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        fd = accept4(s->fd, peer ? &from.sa : NULL, peer ? &len : NULL,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
     while (fd < 0 && errno == EINTR);
     if (fd < 0) {
         if (errno == EAGAIN) {
@@ -140,9 +143,10 @@ int rsock_accept(rsock_t *s, rsock_addr *peer, rsock_t **out)
         }
         return rsock__fail_sys(errno, "rsock_accept fd %d", s->fd);
     }
-    from.len = len;
-    if (peer)
+    if (peer) {
+        from.len = len;
         *peer = from;
+    }
     return make_device(fd, s->domain, s->type, s->protocol, RSOCK__IN | RSOCK__OUT, true, out);
 }
 
