@@ -91,6 +91,38 @@ static int check_msg(const char *op, rsock_t *s, const struct iovec *iov, size_t
     return 0;
 }
 
+/* The system calls themselves, once the arguments are checked. */
+static ssize_t sendmsg_now(rsock_t *s, const struct msghdr *msg, int flags)
+{
+    ssize_t n;
+    do
+        n = sendmsg(s->fd, msg, flags | MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return io_result("rsock_sendmsg", s, RSOCK__OUT, n);
+}
+
+static ssize_t recvmsg_now(rsock_t *s, struct msghdr *msg, int flags)
+{
+    ssize_t n;
+    do /* received descriptors must not leak into exec'd programs */
+        n = recvmsg(s->fd, msg, flags | MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    return io_result("rsock_recvmsg", s, RSOCK__IN, n);
+}
+
+/* The checks of the raw forms: the caller owns the whole msghdr. */
+static int check_raw(const char *op, rsock_t *s, unsigned dir, const struct msghdr *msg)
+{
+    int rc = check_open(op, s, dir);
+    if (rc < 0)
+        return rc;
+    if (!msg)
+        return rsock__fail(EINVAL, "%s fd %d: NULL msghdr", op, s->fd);
+    if (msg->msg_iovlen > IOV_MAX)
+        return rsock__fail(EINVAL, "%s fd %d: more than IOV_MAX buffers", op, s->fd);
+    return 0;
+}
+
 ssize_t rsock_sendmsg(rsock_t *s, const rsock_addr *to, const struct iovec *iov, size_t iovcnt,
                       const void *ctl, size_t ctllen, int flags)
 {
@@ -104,23 +136,13 @@ ssize_t rsock_sendmsg(rsock_t *s, const rsock_addr *to, const struct iovec *iov,
         .msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt,
         .msg_control = (void *)ctl, .msg_controllen = ctllen,
     };
-    return rsock_sendmsg_raw(s, &msg, flags);
+    return sendmsg_now(s, &msg, flags);
 }
 
 ssize_t rsock_sendmsg_raw(rsock_t *s, const struct msghdr *msg, int flags)
 {
-    int rc = check_open("rsock_sendmsg", s, RSOCK__OUT);
-    if (rc < 0)
-        return rc;
-    if (!msg)
-        return rsock__fail(EINVAL, "rsock_sendmsg_raw fd %d: NULL msghdr", s->fd);
-    if (msg->msg_iovlen > IOV_MAX)
-        return rsock__fail(EINVAL, "rsock_sendmsg_raw fd %d: more than IOV_MAX buffers", s->fd);
-    ssize_t n;
-    do
-        n = sendmsg(s->fd, msg, flags | MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    return io_result("rsock_sendmsg", s, RSOCK__OUT, n);
+    int rc = check_raw("rsock_sendmsg_raw", s, RSOCK__OUT, msg);
+    return rc < 0 ? rc : sendmsg_now(s, msg, flags);
 }
 
 ssize_t rsock_recvmsg(rsock_t *s, rsock_addr *from, const struct iovec *iov, size_t iovcnt,
@@ -135,7 +157,7 @@ ssize_t rsock_recvmsg(rsock_t *s, rsock_addr *from, const struct iovec *iov, siz
         .msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt,
         .msg_control = room ? ctl : NULL, .msg_controllen = room,
     };
-    ssize_t n = rsock_recvmsg_raw(s, &msg, flags);
+    ssize_t n = recvmsg_now(s, &msg, flags);
     if (n < 0)
         return n;
     if (from)
@@ -149,16 +171,6 @@ ssize_t rsock_recvmsg(rsock_t *s, rsock_addr *from, const struct iovec *iov, siz
 
 ssize_t rsock_recvmsg_raw(rsock_t *s, struct msghdr *msg, int flags)
 {
-    int rc = check_open("rsock_recvmsg", s, RSOCK__IN);
-    if (rc < 0)
-        return rc;
-    if (!msg)
-        return rsock__fail(EINVAL, "rsock_recvmsg_raw fd %d: NULL msghdr", s->fd);
-    if (msg->msg_iovlen > IOV_MAX)
-        return rsock__fail(EINVAL, "rsock_recvmsg_raw fd %d: more than IOV_MAX buffers", s->fd);
-    ssize_t n;
-    do
-        n = recvmsg(s->fd, msg, flags | MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
-    return io_result("rsock_recvmsg", s, RSOCK__IN, n);
+    int rc = check_raw("rsock_recvmsg_raw", s, RSOCK__IN, msg);
+    return rc < 0 ? rc : recvmsg_now(s, msg, flags);
 }
