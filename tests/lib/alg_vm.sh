@@ -34,7 +34,7 @@ INIT
   chmod +x "$root/init"
   (cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip >"$dir/initrd.gz")
   # Emulated (TCG): nested KVM is not dependable on CI machines.  ~1 min.
-  timeout 240 qemu-system-x86_64 -accel tcg -cpu max -m 256 -kernel "$kernel" \
+  timeout 240 qemu-system-x86_64 -accel tcg -cpu max -m 256 -nic none -kernel "$kernel" \
       -initrd "$dir/initrd.gz" -append "console=ttyS0 panic=-1 quiet" \
       -nographic -no-reboot </dev/null 2>&1 | tr -d '\r' | grep -ao 'RESULT .*'
 }
