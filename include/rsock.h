@@ -491,7 +491,8 @@ RSOCK_API ssize_t rsock_write_all(rsock_t *s, const void *buf, size_t len, int64
  * writing side of `to`.  Returns the bytes moved, or the error that stopped
  * the copy, even after some bytes moved (-ETIMEDOUT at the deadline,
  * -ECONNRESET, -EPIPE, -ECANCELED, ...).  Uses the faster method measured
- * for stream sockets: the buffer (figures in doc/rsock_copy.md). */
+ * for stream sockets: splice(2), while SIGPIPE is ignored, else the buffer
+ * (figures in doc/rsock_copy.md). */
 RSOCK_API int64_t rsock_copy(rsock_t *from, rsock_t *to, int64_t deadline);
 
 /* As rsock_copy with the method chosen by `flags` (0: the default), and an

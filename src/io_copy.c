@@ -23,7 +23,7 @@ struct copy {
     int64_t total, last;
 };
 
-static int default_method = RSOCK_COPY_BUFFER; /* bench/bench_copy.c's figures: see the report */
+static int default_method = RSOCK_COPY_SPLICE; /* faster for bulk: doc/rsock_copy.md NOTES */
 
 int rsock__copy_default_method(void) { return default_method; }
 
