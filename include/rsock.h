@@ -442,6 +442,14 @@ RSOCK_API int rsock_run(void);
  * 16 KiB).  Returns 0. */
 RSOCK_API int rsock_set_stack_size(size_t bytes);
 
+/* Busy-polling for this thread's loop: when no fiber is ready, poll the
+ * kernel without blocking for up to `usec` microseconds before sleeping.
+ * Saves the sleep and wake-up when events come that close together (a
+ * proxied round trip); the spin adapts, halving after a spin that found
+ * nothing, so sparse events cost little CPU.  0 (the default) turns it
+ * off.  Errors: -EINVAL (negative or over 1,000,000).  Returns 0. */
+RSOCK_API int rsock_set_busy_poll(int64_t usec);
+
 /* Wake fiber `f` if it is parked (waiting, sleeping or joining): its wait
  * returns -ECANCELED.  Errors: -EINVAL (NULL or finished). */
 RSOCK_API int rsock_cancel(rsock_fiber *f);

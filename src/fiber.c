@@ -116,7 +116,7 @@ static void schedule(struct rsock__sched *S, struct rsock_fiber *self)
         rsock__timer_fire(S, now);
         if (S->runq_head)
             continue;
-        rsock__loop_poll(S, rsock__timer_next_timeout(&S->timers, now));
+        rsock__loop_idle(S, rsock__timer_next_timeout(&S->timers, now));
         rsock__timer_fire(S, rsock_now());
     }
 }

@@ -54,6 +54,8 @@ struct rsock__sched {
     size_t stack_size;
     long live;                       /* spawned fibers not yet finished */
     unsigned yields;
+    int64_t busy_poll_us;            /* rsock_set_busy_poll's limit; 0: off */
+    int64_t busy_poll_budget;        /* the next spin, adapted (busy_poll.c) */
     int epfd;
     struct rsock *devices;           /* every registered device */
     struct rsock__timers timers;
@@ -80,6 +82,9 @@ void rsock__timer_free(struct rsock__timers *T);
 
 /* The loop (poll_epoll.c): wait for events up to timeout_ms, wake waiters. */
 void rsock__loop_poll(struct rsock__sched *S, int timeout_ms);
+/* What the loop does when no fiber is ready: busy-poll (if enabled), then
+ * wait for events up to timeout_ms (busy_poll.c). */
+void rsock__loop_idle(struct rsock__sched *S, int timeout_ms);
 /* In a child after fork: a new epoll instance with the inherited devices. */
 void rsock__loop_after_fork(struct rsock__sched *S);
 

@@ -16,6 +16,9 @@
 
 enum { ON_LISTEN, ON_CLIENT, ON_SERVER };
 #define MAX_SOCKOPTS 32
+#define BUSY_POLL_DEFAULT_US 50
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
 
 struct proxy_sockopt {
     int where, level, opt, value;
@@ -29,6 +32,7 @@ struct proxy_config {
     long max_conns;     /* 0: no limit */
     double connect_timeout, idle_timeout, grace; /* seconds; 0: none */
     int copy_flags;     /* RSOCK_COPY_SPLICE / _BUFFER / 0 */
+    long busy_poll_us;  /* rsock_set_busy_poll per loop; 0: off */
     int nsockopts;
     struct proxy_sockopt sockopts[MAX_SOCKOPTS];
 };
@@ -45,6 +49,8 @@ static const char proxy_usage[] =
     "  --connect-timeout S      give up reaching REMOTE after S seconds (default 10)\n"
     "  --idle-timeout S         close a connection idle both ways for S seconds\n"
     "  --splice, --no-splice    move bytes with splice(2), or through a buffer\n"
+    "  --busy-poll US           poll up to US microseconds before each sleep\n"
+    "                           (adaptive; default " STRINGIFY(BUSY_POLL_DEFAULT_US) ", 0: off)\n"
     "  --sockopt [listen|client|server:]NAME=VALUE\n"
     "                           set an int socket option, e.g. client:TCP_NODELAY=1\n"
     "  --grace S                on SIGINT/SIGTERM, let connections finish for S\n"
@@ -67,6 +73,17 @@ static int parse_seconds(const char *arg, double *out)
     double v = strtod(arg, &end);
     if (errno || end == arg || *end || !isfinite(v) || v < 0 || v > 1e7)
         return config_fail("bad number of seconds: \"%s\"", arg);
+    *out = v;
+    return 0;
+}
+
+static int parse_micros(const char *arg, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || v < 0 || v > 1000000)
+        return config_fail("bad number of microseconds (0..1000000): \"%s\"", arg);
     *out = v;
     return 0;
 }
@@ -119,7 +136,7 @@ static int parse_sockopt(struct proxy_config *c, const char *arg)
 /* 0: run; 1: exit 0 (help, version); -EINVAL: exit 2. */
 static int parse_config(struct proxy_config *c, int argc, char **argv)
 {
-    enum { O_THREADS = 256, O_MAX, O_CT, O_IT, O_SPLICE, O_NOSPLICE, O_SOCKOPT, O_GRACE, O_VER };
+    enum { O_THREADS = 256, O_MAX, O_CT, O_IT, O_SPLICE, O_NOSPLICE, O_SOCKOPT, O_GRACE, O_VER, O_BUSY };
     static const struct option longs[] = {
         {"verbose", no_argument, 0, 'v'},         {"quiet", no_argument, 0, 'q'},
         {"threads", required_argument, 0, O_THREADS}, {"max-conns", required_argument, 0, O_MAX},
@@ -127,8 +144,10 @@ static int parse_config(struct proxy_config *c, int argc, char **argv)
         {"idle-timeout", required_argument, 0, O_IT}, {"splice", no_argument, 0, O_SPLICE},
         {"no-splice", no_argument, 0, O_NOSPLICE},  {"sockopt", required_argument, 0, O_SOCKOPT},
         {"grace", required_argument, 0, O_GRACE},   {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, O_VER},         {0, 0, 0, 0}};
-    *c = (struct proxy_config){.connect_timeout = 10, .grace = 5};
+        {"version", no_argument, 0, O_VER},         {"busy-poll", required_argument, 0, O_BUSY},
+        {0, 0, 0, 0}};
+    *c = (struct proxy_config){
+        .connect_timeout = 10, .grace = 5, .busy_poll_us = BUSY_POLL_DEFAULT_US};
     long n;
     int opt, rc = 0;
     while (rc == 0 && (opt = getopt_long(argc, argv, "vqh", longs, NULL)) != -1) {
@@ -145,6 +164,7 @@ static int parse_config(struct proxy_config *c, int argc, char **argv)
         case O_SPLICE: c->copy_flags = RSOCK_COPY_SPLICE; break;
         case O_NOSPLICE: c->copy_flags = RSOCK_COPY_BUFFER; break;
         case O_SOCKOPT: rc = parse_sockopt(c, optarg); break;
+        case O_BUSY: rc = parse_micros(optarg, &c->busy_poll_us); break;
         default: fputs(proxy_usage, stderr); return -EINVAL;
         }
     }

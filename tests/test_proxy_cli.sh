@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# rsock-proxy's command line: every refused value exits 2 with a message that
+# names it; --help and --version exit 0; --busy-poll relays as before.
+source "$(dirname "$0")/lib/proxy.sh"
+checks=0
+
+# refused EXPECTED-MESSAGE ARGS...: exits 2 at once, saying EXPECTED-MESSAGE.
+refused() {
+  local want=$1; shift
+  local out rc=0
+  out=$(timeout 5 "$PROXY" "$@" 2>&1) || rc=$?
+  [ "$rc" = 2 ] || fail "rsock-proxy $*: exit $rc, want 2 (output: $out)"
+  grep -qF -- "$want" <<<"$out" || fail "rsock-proxy $*: \"$out\" lacks \"$want\""
+  checks=$((checks + 1))
+}
+
+refused 'LOCAL and REMOTE are required'
+refused 'LOCAL and REMOTE are required' 127.0.0.1:0
+refused 'too many arguments' 127.0.0.1:0 127.0.0.1:1 127.0.0.1:2
+refused 'bad count: "0"' --threads 0 :0 127.0.0.1:1
+refused 'bad count: "2x"' --threads 2x :0 127.0.0.1:1
+refused 'bad count: "1025"' --threads 1025 :0 127.0.0.1:1
+refused 'bad count: "-1"' --max-conns -1 :0 127.0.0.1:1
+refused 'bad number of seconds: "-1"' --grace -1 :0 127.0.0.1:1
+refused 'bad number of seconds: "soon"' --connect-timeout soon :0 127.0.0.1:1
+refused 'bad number of seconds: "nan"' --idle-timeout nan :0 127.0.0.1:1
+refused 'bad number of microseconds (0..1000000): "-1"' --busy-poll -1 :0 127.0.0.1:1
+refused 'bad number of microseconds (0..1000000): "1000001"' --busy-poll 1000001 :0 127.0.0.1:1
+refused 'bad number of microseconds (0..1000000): "50us"' --busy-poll 50us :0 127.0.0.1:1
+refused 'no socket option named "SO_NOSUCH"' --sockopt SO_NOSUCH=1 :0 127.0.0.1:1
+refused 'SO_LINGER does not take an int' --sockopt SO_LINGER=1 :0 127.0.0.1:1
+refused 'bad int value' --sockopt client:TCP_NODELAY=yes :0 127.0.0.1:1
+refused '--sockopt wants' --sockopt TCP_NODELAY :0 127.0.0.1:1
+refused 'usage: rsock-proxy' --no-such-option :0 127.0.0.1:1
+pass "$checks refused command lines, each exit 2 with its message"
+
+out=$("$PROXY" --help) || fail "--help exit $?"
+for opt in -v -q --threads --max-conns --connect-timeout --idle-timeout --splice --no-splice \
+           --busy-poll --sockopt --grace --version; do
+  grep -qF -- "$opt" <<<"$out" || fail "--help does not mention $opt"
+done
+"$PROXY" --version | grep -Eq '^rsock-proxy [0-9]+\.[0-9]+\.[0-9]+$' || fail "--version"
+pass "--help lists every option; --version prints the version"
+
+start_echo 127.0.0.1:0
+for us in 0 50; do
+  start_proxy --busy-poll "$us" "$ECHO_ADDR"
+  timeout 30 "$PUSH" -n 8M -c 4 "$PROXY_ADDR" >"$WORK/push.log" 2>&1 || fail "push through --busy-poll $us"
+  grep -q 'checksum ok' "$WORK/push.log" || fail "--busy-poll $us: checksum"
+  kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
+done
+pass "--busy-poll 0 and 50: 4 connections x 8 MiB echoed, checksums ok"
