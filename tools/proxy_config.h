@@ -77,26 +77,28 @@ static int parse_seconds(const char *arg, double *out)
     return 0;
 }
 
-static int parse_micros(const char *arg, long *out)
+/* A whole decimal number in min..max, or false. */
+static bool parse_long_in(const char *arg, long min, long max, long *out)
 {
     char *end;
     errno = 0;
     long v = strtol(arg, &end, 10);
-    if (errno || end == arg || *end || v < 0 || v > 1000000)
-        return config_fail("bad number of microseconds (0..1000000): \"%s\"", arg);
+    if (errno || end == arg || *end || v < min || v > max)
+        return false;
     *out = v;
-    return 0;
+    return true;
+}
+
+static int parse_micros(const char *arg, long *out)
+{
+    return parse_long_in(arg, 0, 1000000, out)
+               ? 0
+               : config_fail("bad number of microseconds (0..1000000): \"%s\"", arg);
 }
 
 static int parse_count(const char *arg, long max, long *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(arg, &end, 10);
-    if (errno || end == arg || *end || v < 1 || v > max)
-        return config_fail("bad count: \"%s\"", arg);
-    *out = v;
-    return 0;
+    return parse_long_in(arg, 1, max, out) ? 0 : config_fail("bad count: \"%s\"", arg);
 }
 
 /* [listen|client|server:]NAME=VALUE; without a prefix: client and server. */
