@@ -503,12 +503,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "rsock-proxy: cannot start thread %d\n", i);
             return 1;
         }
-    logf_(0, "relaying %s -> %s (%d thread%s, %s)", local_text, cfg.remote, nworkers,
-          nworkers > 1 ? "s" : "", cfg.copy_flags == RSOCK_COPY_BUFFER   ? "buffer"
-                                   : cfg.copy_flags == RSOCK_COPY_SPLICE ? "splice"
-                                   : rsock__copy_default_method() == RSOCK_COPY_SPLICE
-                                       ? "splice"
-                                       : "buffer");
+    int method = cfg.copy_flags ? cfg.copy_flags : rsock__copy_default_method();
+    logf_(0, "relaying %s -> %s (%d thread%s, %s, busy-poll %ld us)", local_text, cfg.remote,
+          nworkers, nworkers > 1 ? "s" : "", method == RSOCK_COPY_SPLICE ? "splice" : "buffer",
+          cfg.busy_poll_us);
     run_worker(&workers[0]);
     return 0;
 }
