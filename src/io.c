@@ -48,9 +48,7 @@ static int connect_result(rsock_t *s, const rsock_addr *a)
         err = errno;
     if (err)
         return rsock__fail_sys(err, "rsock_connect %s", rsock__addr_str(a, text));
-    /* No error and writable: connected.  (The loop reports no readiness for
-     * a socket in SYN_SENT, so this is not a report from before connect.) */
-    return 0;
+    return 0; /* a hang-up after connecting, e.g. a server that closed at once */
 }
 
 /* A Unix connect to a full backlog says -EAGAIN and must be tried again. */
@@ -81,9 +79,16 @@ int rsock_connect_wait(rsock_t *s, const rsock_addr *a, int64_t deadline)
         rc = connect_again(s, a, deadline);
     if (rc != -EINPROGRESS)
         return rc;
-    rsock__not_ready(s, RSOCK__OUT);
+    /* Forget what the loop saw before connect: an unconnected socket polls
+     * as writable and hung up. */
+    s->ready &= ~(RSOCK__OUT | RSOCK__HUP);
     rc = wait_dir(s, RSOCK__OUT, deadline, "rsock_connect_wait");
-    return rc < 0 ? rc : connect_result(s, a);
+    if (rc < 0)
+        return rc;
+    /* epoll re-polls at delivery and a socket in SYN_SENT is not writable,
+     * so output with no error or hang-up reported means connected; only
+     * trouble needs SO_ERROR to say what it was. */
+    return s->ready & RSOCK__HUP ? connect_result(s, a) : 0;
 }
 
 ssize_t rsock_read(rsock_t *s, void *buf, size_t len, int64_t deadline)
