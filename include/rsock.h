@@ -447,7 +447,9 @@ RSOCK_API int rsock_set_stack_size(size_t bytes);
  * Saves the sleep and wake-up when events come that close together (a
  * proxied round trip); the spin adapts, halving after a spin that found
  * nothing, so sparse events cost little CPU.  0 (the default) turns it
- * off.  Errors: -EINVAL (negative or over 1,000,000).  Returns 0. */
+ * off.  Errors: -EINVAL (negative or over RSOCK_BUSY_POLL_MAX_US).
+ * Returns 0. */
+#define RSOCK_BUSY_POLL_MAX_US 1000000 /* one second */
 RSOCK_API int rsock_set_busy_poll(int64_t usec);
 
 /* Wake fiber `f` if it is parked (waiting, sleeping or joining): its wait

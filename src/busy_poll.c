@@ -10,8 +10,6 @@
 #include <errno.h>
 #include <time.h>
 
-#define MAX_BUSY_POLL_US 1000000
-
 static int64_t now_us(void)
 {
     struct timespec t;
@@ -63,9 +61,9 @@ void rsock__loop_idle(struct rsock__sched *S, int timeout_ms)
 
 int rsock_set_busy_poll(int64_t usec)
 {
-    if (usec < 0 || usec > MAX_BUSY_POLL_US)
+    if (usec < 0 || usec > RSOCK_BUSY_POLL_MAX_US)
         return rsock__fail(EINVAL, "rsock_set_busy_poll %lld: not 0..%d microseconds",
-                           (long long)usec, MAX_BUSY_POLL_US);
+                           (long long)usec, RSOCK_BUSY_POLL_MAX_US);
     struct rsock__sched *S = rsock__sched_get();
     if (!S)
         return rsock__fail(ENOMEM, "rsock_set_busy_poll: no scheduler");

@@ -91,9 +91,9 @@ static bool parse_long_in(const char *arg, long min, long max, long *out)
 
 static int parse_micros(const char *arg, long *out)
 {
-    return parse_long_in(arg, 0, 1000000, out)
-               ? 0
-               : config_fail("bad number of microseconds (0..1000000): \"%s\"", arg);
+    static const char bad[] =
+        "bad number of microseconds (0.." STRINGIFY(RSOCK_BUSY_POLL_MAX_US) "): \"%s\"";
+    return parse_long_in(arg, 0, RSOCK_BUSY_POLL_MAX_US, out) ? 0 : config_fail(bad, arg);
 }
 
 static int parse_count(const char *arg, long max, long *out)
@@ -138,7 +138,8 @@ static int parse_sockopt(struct proxy_config *c, const char *arg)
 /* 0: run; 1: exit 0 (help, version); -EINVAL: exit 2. */
 static int parse_config(struct proxy_config *c, int argc, char **argv)
 {
-    enum { O_THREADS = 256, O_MAX, O_CT, O_IT, O_SPLICE, O_NOSPLICE, O_SOCKOPT, O_GRACE, O_VER, O_BUSY };
+    enum { O_THREADS = 256, O_MAX, O_CT, O_IT, O_SPLICE, O_NOSPLICE, O_SOCKOPT, O_GRACE, O_VER,
+           O_BUSY };
     static const struct option longs[] = {
         {"verbose", no_argument, 0, 'v'},         {"quiet", no_argument, 0, 'q'},
         {"threads", required_argument, 0, O_THREADS}, {"max-conns", required_argument, 0, O_MAX},

@@ -407,7 +407,7 @@ static void run_worker(struct worker *w)
     /* The relay path is shallow (no resolver, no big locals): small stacks
      * keep a thousand connections' fibers cheap. */
     rsock_set_stack_size(64 * 1024);
-    rsock_set_busy_poll(cfg.busy_poll_us); /* 0..1000000: checked when parsed */
+    rsock_set_busy_poll(cfg.busy_poll_us); /* 0..RSOCK_BUSY_POLL_MAX_US: checked when parsed */
     if (rsock_spawn(acceptor, w, NULL) < 0 || rsock_spawn(control, w, NULL) < 0) {
         fprintf(stderr, "rsock-proxy: %s\n", rsock_error_message());
         exit(1);
