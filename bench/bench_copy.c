@@ -1,4 +1,4 @@
-/* bench_copy: rsock_copy's two methods (splice through a pooled pipe, recv/send
+/* bench_copy: rsock_copy's methods (adaptive, splice through a pooled pipe, recv/send
  * through a pooled buffer) on loopback stream sockets, to choose the default.
  *
  *   sender thread --TCP/Unix--> [relay: rsock fibers, this thread] --> receiver thread
@@ -6,7 +6,7 @@
  * Bulk: the sender writes 256 KiB blocks for D seconds; the receiver counts.
  * Ping-pong: a client sends 64 bytes and waits for them to come back from an
  * echo thread, through a relay copying both ways (two fibers).
- * Prints the median of R runs, min-max, and the ratio splice/buffer.
+ * Prints the median of R runs, min-max, and adaptive against the others.
  *
  * usage: bench_copy [-d SECONDS] [-r RUNS] [-b CHUNK] [-p PIPE] [-u] [-m bulk|pp|all] */
 #include "io_internal.h"
@@ -225,27 +225,26 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static double median_of(int flags, bool pingpong, double *lo, double *hi)
-{
-    double v[32];
-    for (int i = 0; i < runs; i++)
-        v[i] = measure(flags, pingpong, i);
-    qsort(v, (size_t)runs, sizeof v[0], cmp);
-    *lo = v[0];
-    *hi = v[runs - 1];
-    return v[runs / 2];
-}
+#define NMETHODS 3
+static const int methods[NMETHODS] = {RSOCK_COPY_ADAPTIVE, RSOCK_COPY_SPLICE, RSOCK_COPY_BUFFER};
+static const char *const method_names[NMETHODS] = {"adaptive", "splice", "buffer"};
 
+/* The methods' runs interleave (A B C A B C ...), so drift hits all alike. */
 static void report(const char *what, const char *unit, bool pingpong)
 {
-    double lo[2], hi[2], med[2];
-    int flags[2] = {RSOCK_COPY_SPLICE, RSOCK_COPY_BUFFER};
-    for (int m = 0; m < 2; m++)
-        med[m] = median_of(flags[m], pingpong, &lo[m], &hi[m]);
-    printf("%-10s %-6s splice %8.2f (%.2f-%.2f)  buffer %8.2f (%.2f-%.2f) %s  "
-           "splice/buffer %.2f\n",
-           what, use_unix ? "unix" : "tcp", med[0], lo[0], hi[0], med[1], lo[1], hi[1], unit,
-           med[0] / med[1]);
+    double v[NMETHODS][32];
+    for (int i = 0; i < runs; i++)
+        for (int m = 0; m < NMETHODS; m++)
+            v[m][i] = measure(methods[m], pingpong, i);
+    double med[NMETHODS];
+    printf("%-10s %-5s", what, use_unix ? "unix" : "tcp");
+    for (int m = 0; m < NMETHODS; m++) {
+        qsort(v[m], (size_t)runs, sizeof v[m][0], cmp);
+        med[m] = v[m][runs / 2];
+        printf("  %s %.2f (%.2f-%.2f)", method_names[m], med[m], v[m][0], v[m][runs - 1]);
+    }
+    printf(" %s  adaptive/splice %.2f  adaptive/buffer %.2f\n", unit, med[0] / med[1],
+           med[0] / med[2]);
     fflush(stdout);
 }
 

@@ -496,16 +496,22 @@ RSOCK_API ssize_t rsock_write_all(rsock_t *s, const void *buf, size_t len, int64
 /* rsock_copy_with flags. */
 #define RSOCK_COPY_SPLICE 1 /* move through splice(2) and a pooled pipe */
 #define RSOCK_COPY_BUFFER 2 /* move through a pooled user-space buffer */
+/* Both, chosen as the bytes come (the default): the buffer for messages,
+ * splice once a single read brings more than 16 KiB, the buffer again
+ * after a spell between two waits that moved 16 KiB or less. */
+#define RSOCK_COPY_ADAPTIVE (RSOCK_COPY_SPLICE | RSOCK_COPY_BUFFER)
 
 /* Move bytes from `from` to `to` until end of stream, then shut down the
  * writing side of `to`.  Returns the bytes moved, or the error that stopped
  * the copy, even after some bytes moved (-ETIMEDOUT at the deadline,
- * -ECONNRESET, -EPIPE, -ECANCELED, ...).  Uses the faster method measured
- * for stream sockets: splice(2), while SIGPIPE is ignored, else the buffer
+ * -ECONNRESET, -EPIPE, -ECANCELED, ...), -EBADF if `from` is shut down
+ * for reading or `to` for writing.  Moves by RSOCK_COPY_ADAPTIVE between
+ * stream sockets while SIGPIPE is ignored, by the buffer otherwise
  * (figures in doc/rsock_copy.md). */
 RSOCK_API int64_t rsock_copy(rsock_t *from, rsock_t *to, int64_t deadline);
 
-/* As rsock_copy with the method chosen by `flags` (0: the default), and an
+/* As rsock_copy with the method chosen by `flags` (0: the default;
+ * -EINVAL for any other bit than RSOCK_COPY_ADAPTIVE's), and an
  * idle limit: with idle_ms > 0, the copy stops with -ETIMEDOUT when no byte
  * moved for idle_ms milliseconds. */
 RSOCK_API int64_t rsock_copy_with(rsock_t *from, rsock_t *to, int64_t deadline, int64_t idle_ms,

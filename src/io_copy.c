@@ -23,7 +23,7 @@ struct copy {
     int64_t total, last;
 };
 
-static int default_method = RSOCK_COPY_SPLICE; /* faster for bulk: doc/rsock_copy.md NOTES */
+static int default_method = RSOCK_COPY_ADAPTIVE; /* doc/rsock_copy.md NOTES */
 
 int rsock__copy_default_method(void) { return default_method; }
 
@@ -135,37 +135,30 @@ static int write_out(struct copy *c, char *buf, size_t n)
     return rc;
 }
 
-static int64_t copy_buffer(struct copy *c)
+/* One recv into the scratch buffer and the writes it needs: the bytes
+ * moved, 0 at the end of stream, -EAGAIN if `from` had nothing (it is then
+ * marked not ready), or the error, recorded. */
+static int64_t buffer_step(struct copy *c)
 {
-    for (;;) {
-        if (!(c->from->ready & RSOCK__IN)) {
-            int rc = park(c, c->from, RSOCK__IN);
-            if (rc < 0)
-                return rc;
-        }
-        size_t size;
-        char *buf = rsock__scratch(&size);
-        if (!buf)
-            return fail(c, 0, ENOMEM, "scratch buffer");
-        if (rsock__held_bytes() > HELD_BUDGET && size > SMALL_READ)
-            size = SMALL_READ;
-        ssize_t n = rsock_recv(c->from, buf, size, 0);
-        if (n == -EAGAIN) {
-            rsock__not_ready(c->from, RSOCK__IN);
-            continue;
-        }
-        if (n < 0)
-            return fail(c, RSOCK__IN, (int)-n, "recv");
-        if (n == 0)
-            return finish(c);
-#ifdef RSOCK__HUP /* see rsock_read: drained, unless a hang-up is pending */
-        if ((size_t)n < size && c->from->type == SOCK_STREAM && !(c->from->ready & RSOCK__HUP))
-            rsock__not_ready(c->from, RSOCK__IN);
-#endif
-        int rc = write_out(c, buf, (size_t)n);
-        if (rc < 0)
-            return rc;
+    size_t size;
+    char *buf = rsock__scratch(&size);
+    if (!buf)
+        return fail(c, 0, ENOMEM, "scratch buffer");
+    if (rsock__held_bytes() > HELD_BUDGET && size > SMALL_READ)
+        size = SMALL_READ;
+    ssize_t n = rsock_recv(c->from, buf, size, 0);
+    if (n == -EAGAIN) {
+        rsock__not_ready(c->from, RSOCK__IN);
+        return -EAGAIN;
     }
+    if (n <= 0)
+        return n == 0 ? 0 : fail(c, RSOCK__IN, (int)-n, "recv");
+#ifdef RSOCK__HUP /* see rsock_read: drained, unless a hang-up is pending */
+    if ((size_t)n < size && c->from->type == SOCK_STREAM && !(c->from->ready & RSOCK__HUP))
+        rsock__not_ready(c->from, RSOCK__IN);
+#endif
+    int rc = write_out(c, buf, (size_t)n);
+    return rc < 0 ? rc : n;
 }
 
 /* ---- through a pipe ---- */
@@ -212,25 +205,21 @@ static int drain_pipe(struct copy *c, int p[2], int psize, size_t n)
 /* splice(2) into a socket whose peer is gone raises SIGPIPE (it has no
  * MSG_NOSIGNAL); the library never does, so it splices only while the
  * process ignores SIGPIPE, as servers do, and sends from a buffer otherwise. */
-static bool sigpipe_ignored(void)
+static bool can_splice(const struct copy *c)
 {
     struct sigaction sa;
-    return sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
+    return c->o->sigpipe_ignored ||
+           (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN);
 }
 
-static int64_t copy_splice(struct copy *c)
+/* One splice from `from` into a pooled pipe and on into `to`: as
+ * buffer_step, plus -ENFILE when no pipe can be made (nothing moved). */
+static int64_t splice_step(struct copy *c)
 {
-    int rc = check_open(c);
-    if (rc < 0)
-        return rc;
-    if (!c->o->sigpipe_ignored && !sigpipe_ignored())
-        return copy_buffer(c);
     for (;;) {
-        if (!(c->from->ready & RSOCK__IN) && (rc = park(c, c->from, RSOCK__IN)) < 0)
-            return rc;
         int p[2], psize = rsock__pipe_get(p);
-        if (psize < 0) /* out of descriptors for a pipe: the buffer needs none */
-            return copy_buffer(c);
+        if (psize < 0)
+            return -ENFILE;
         ssize_t n = splice(c->from->fd, NULL, p[1], NULL, (size_t)psize,
                            SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         int err = n < 0 ? errno : 0;
@@ -240,14 +229,48 @@ static int64_t copy_splice(struct copy *c)
             continue;
         if (n < 0 && err == EAGAIN) {
             rsock__not_ready(c->from, RSOCK__IN);
+            return -EAGAIN;
+        }
+        if (n <= 0)
+            return n == 0 ? 0 : fail(c, RSOCK__IN, err, "splice from socket");
+        int rc = drain_pipe(c, p, psize, (size_t)n);
+        return rc < 0 ? rc : n;
+    }
+}
+
+/* How bytes move between parks.  SPLICE and BUFFER are the flags' fixed
+ * methods; ADAPTIVE starts with the buffer, whose short reads say "drained"
+ * without an extra syscall (what small messages need: one read, one
+ * write), and turns to splice once a read brings more than SMALL_READ (what
+ * bulk needs: no copy through user space); a spell between two parks that
+ * moves SMALL_READ or less turns it back. */
+static int64_t copy_loop(struct copy *c, int method)
+{
+    bool bulk = method == RSOCK_COPY_SPLICE;
+    int64_t spell = 0; /* bytes moved since the last park */
+    for (;;) {
+        if (!(c->from->ready & RSOCK__IN)) {
+            if (method == RSOCK_COPY_ADAPTIVE && bulk && spell <= SMALL_READ)
+                bulk = false;
+            spell = 0;
+            int rc = park(c, c->from, RSOCK__IN);
+            if (rc < 0)
+                return rc;
+        }
+        int64_t n = bulk ? splice_step(c) : buffer_step(c);
+        if (n == -ENFILE && bulk) { /* out of descriptors for a pipe: the buffer needs none */
+            method = RSOCK_COPY_BUFFER, bulk = false;
             continue;
         }
-        if (n < 0)
-            return fail(c, RSOCK__IN, err, "splice from socket");
         if (n == 0)
             return finish(c);
-        if ((rc = drain_pipe(c, p, psize, (size_t)n)) < 0)
-            return rc;
+        if (n == -EAGAIN)
+            continue;
+        if (n < 0)
+            return n;
+        spell += n;
+        if (method == RSOCK_COPY_ADAPTIVE && n > SMALL_READ)
+            bulk = true;
     }
 }
 
@@ -255,17 +278,17 @@ int64_t rsock__copy(rsock_t *from, rsock_t *to, const struct rsock__copy_opts *o
 {
     if (!from || !to)
         return rsock__fail(EINVAL, "rsock_copy: NULL %s", from ? "to" : "from");
-    if (o->flags & ~(RSOCK_COPY_SPLICE | RSOCK_COPY_BUFFER) ||
-        o->flags == (RSOCK_COPY_SPLICE | RSOCK_COPY_BUFFER))
+    if (o->flags & ~RSOCK_COPY_ADAPTIVE)
         return rsock__fail(EINVAL, "rsock_copy_with: bad flags 0x%x", o->flags);
     struct copy c = {.from = from, .to = to, .o = o, .total = 0};
     if (o->idle_ms > 0)
         c.last = rsock_now();
     int method = o->flags ? o->flags : default_method;
     bool streams = from->type == SOCK_STREAM && to->type == SOCK_STREAM;
-    if (method == RSOCK_COPY_SPLICE && streams)
-        return copy_splice(&c);
-    return copy_buffer(&c);
+    if (method != RSOCK_COPY_BUFFER && !(streams && can_splice(&c)))
+        method = RSOCK_COPY_BUFFER;
+    int rc = check_open(&c);
+    return rc < 0 ? rc : copy_loop(&c, method);
 }
 
 int64_t rsock_copy_with(rsock_t *from, rsock_t *to, int64_t deadline, int64_t idle_ms, int flags)

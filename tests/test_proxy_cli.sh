@@ -45,12 +45,16 @@ pass "--help lists every option; --version prints the version"
 start_echo 127.0.0.1:0
 for us in 0 50; do
   start_proxy --busy-poll "$us" "$ECHO_ADDR"
-  grep -q "(.*splice, busy-poll $us us)" "$WORK/proxy.log" || fail "start line: $(cat "$WORK/proxy.log")"
+  grep -q "(.*adaptive, busy-poll $us us)" "$WORK/proxy.log" || fail "start line: $(cat "$WORK/proxy.log")"
   timeout 30 "$PUSH" -n 8M -c 4 "$PROXY_ADDR" >"$WORK/push.log" 2>&1 || fail "push through --busy-poll $us"
   grep -q 'checksum ok' "$WORK/push.log" || fail "--busy-poll $us: checksum"
   kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
 done
-start_proxy --no-splice "$ECHO_ADDR"
-grep -q "(.*buffer, busy-poll 50 us)" "$WORK/proxy.log" || fail "start line: $(cat "$WORK/proxy.log")"
-kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
-pass "--busy-poll 0 and 50: 4 connections x 8 MiB echoed, checksums ok; the start line names method and busy-poll"
+for m in splice:--splice buffer:--no-splice; do
+  start_proxy "${m#*:}" "$ECHO_ADDR"
+  grep -q "(.*${m%%:*}, busy-poll 50 us)" "$WORK/proxy.log" || fail "start line: $(cat "$WORK/proxy.log")"
+  timeout 30 "$PUSH" -n 8M -c 2 "$PROXY_ADDR" >"$WORK/push.log" 2>&1 || fail "push through ${m#*:}"
+  grep -q 'checksum ok' "$WORK/push.log" || fail "${m#*:}: checksum"
+  kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
+done
+pass "--busy-poll 0 and 50, --splice, --no-splice: connections x 8 MiB echoed, checksums ok; the start line names method and busy-poll"

@@ -505,7 +505,10 @@ int main(int argc, char **argv)
         }
     int method = cfg.copy_flags ? cfg.copy_flags : rsock__copy_default_method();
     logf_(0, "relaying %s -> %s (%d thread%s, %s, busy-poll %ld us)", local_text, cfg.remote,
-          nworkers, nworkers > 1 ? "s" : "", method == RSOCK_COPY_SPLICE ? "splice" : "buffer",
+          nworkers, nworkers > 1 ? "s" : "",
+          method == RSOCK_COPY_ADAPTIVE ? "adaptive"
+          : method == RSOCK_COPY_SPLICE ? "splice"
+                                        : "buffer",
           cfg.busy_poll_us);
     run_worker(&workers[0]);
     return 0;
