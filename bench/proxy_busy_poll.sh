@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# rsock-proxy with --busy-poll 0 (the baseline) and 50, alternating in one
-# run: ping-pong round trips/s and short connections/s, median of ROUNDS,
-# and the ratio.  Needs the shared bench helpers (shared/bench/setup.sh).
+# rsock-proxy with --busy-poll 0 (the baseline), 50, 200 (the default) and
+# 500, alternating in one run: ping-pong round trips/s and short
+# connections/s, median of ROUNDS, and each one's ratio to 0.  Needs the
+# shared bench helpers (shared/bench/setup.sh).
 # usage: bench/proxy_busy_poll.sh [BUILD_DIR] [HELPERS_DIR] [ROUNDS]
 set -euo pipefail
 build=${1:-build} helpers=${2:-/work/shared/bench/bin} rounds=${3:-3}
@@ -25,9 +26,10 @@ one() {
 }
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
+limits=(${LIMITS:-0 50 200 500})
 declare -A got
 for ((r = 1; r <= rounds; r++)); do
-  for us in 0 50; do
+  for us in "${limits[@]}"; do
     got[pp$us]+="$(one "$us" 127.0.0.1:5310 "$helpers/pingpong" -k 1 -s 64 -d 3) "
     got[cr$us]+="$(one "$us" 127.0.0.1:5311 "$helpers/connrate" -c 64 -s 64 -d 3 -e) "
   done
@@ -35,7 +37,10 @@ done
 for t in pp:ping-pong,rt/s cr:conn/s; do
   k=${t%%:*} name=${t#*:}
   base=$(tr ' ' '\n' <<<"${got[${k}0]}" | grep . | median)
-  spin=$(tr ' ' '\n' <<<"${got[${k}50]}" | grep . | median)
-  printf '%-16s --busy-poll 50: %7d | --busy-poll 0: %7d | ratio %.2f  (rounds: %s| %s)\n' \
-    "$name" "$spin" "$base" "$(echo "$spin $base" | awk '{print $1 / $2}')" "${got[${k}50]}" "${got[${k}0]}"
+  line=$(printf '%-16s 0: %6d' "$name" "$base")
+  for us in "${limits[@]:1}"; do
+    v=$(tr ' ' '\n' <<<"${got[$k$us]}" | grep . | median)
+    line+=$(printf ' | %s: %6d (%.2fx)' "$us" "$v" "$(echo "$v $base" | awk '{print $1 / $2}')")
+  done
+  echo "$line"
 done

@@ -8,6 +8,7 @@
 #include "fiber.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <time.h>
 
 static int64_t now_us(void)
@@ -17,15 +18,20 @@ static int64_t now_us(void)
     return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }
 
-/* Poll without blocking until `end` (µs); true once a fiber is ready. */
+/* Poll without blocking until `end` (µs); true once a fiber is ready.
+ * Between polls the thread yields its CPU, so the spin burns only time no
+ * other runnable thread wants: on a busy machine the peers this loop waits
+ * for (a client, a server) may need that very CPU to answer. */
 static bool spin(struct rsock__sched *S, int64_t end)
 {
-    do {
+    for (;;) {
         rsock__loop_poll(S, 0);
         if (S->runq_head)
             return true;
-    } while (now_us() < end);
-    return false;
+        if (now_us() >= end)
+            return false;
+        sched_yield();
+    }
 }
 
 static int64_t grown(int64_t budget, int64_t limit)

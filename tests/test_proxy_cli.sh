@@ -52,7 +52,7 @@ for us in 0 50; do
 done
 for m in splice:--splice buffer:--no-splice; do
   start_proxy "${m#*:}" "$ECHO_ADDR"
-  grep -q "(.*${m%%:*}, busy-poll 50 us)" "$WORK/proxy.log" || fail "start line: $(cat "$WORK/proxy.log")"
+  grep -q "(.*${m%%:*}, busy-poll 200 us)" "$WORK/proxy.log" || fail "start line: $(cat "$WORK/proxy.log")"
   timeout 30 "$PUSH" -n 8M -c 2 "$PROXY_ADDR" >"$WORK/push.log" 2>&1 || fail "push through ${m#*:}"
   grep -q 'checksum ok' "$WORK/push.log" || fail "${m#*:}: checksum"
   kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true

@@ -16,7 +16,7 @@
 
 enum { ON_LISTEN, ON_CLIENT, ON_SERVER };
 #define MAX_SOCKOPTS 32
-#define BUSY_POLL_DEFAULT_US 50
+#define BUSY_POLL_DEFAULT_US 200
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 
