@@ -321,6 +321,20 @@ static void test_connect_wait(void)
 
 /* ---- copy ---- */
 
+/* Copy a -> b while fibers write (`wfn`) into a's peer and read b's peer
+ * into `r`; the copy's result, once both fibers are done. */
+static int64_t copy_between(rsock_t *a, rsock_t *b, int flags, void (*wfn)(void *), void *warg,
+                            struct stream *r)
+{
+    rsock_fiber *fw, *fr;
+    REQUIRE(rsock_spawn(wfn, warg, &fw) == 0);
+    REQUIRE(rsock_spawn(reader, r, &fr) == 0);
+    int64_t moved = rsock_copy_with(a, b, rsock_now() + 20000, 0, flags);
+    rsock_join(fw, -1);
+    rsock_join(fr, -1);
+    return moved;
+}
+
 /* src -> a ==copy==> b -> dst over TCP, `bytes` of pattern, checked. */
 static void copy_case(int flags, size_t bytes, bool tcp)
 {
@@ -333,12 +347,7 @@ static void copy_case(int flags, size_t bytes, bool tcp)
         unix_pair(&b, &dst);
     }
     struct stream w = {.s = src, .bytes = bytes}, r = {.s = dst};
-    rsock_fiber *fw, *fr;
-    REQUIRE(rsock_spawn(writer, &w, &fw) == 0);
-    REQUIRE(rsock_spawn(reader, &r, &fr) == 0);
-    int64_t moved = rsock_copy_with(a, b, rsock_now() + 20000, 0, flags);
-    rsock_join(fw, -1);
-    rsock_join(fr, -1);
+    int64_t moved = copy_between(a, b, flags, writer, &w, &r);
     CHECK_EQ(moved, (int64_t)bytes);
     CHECK_EQ(r.done, bytes);
     CHECK_EQ(r.rc, 0); /* the copy shut down b's writing side: dst saw the end */
@@ -380,12 +389,7 @@ static size_t phased_copy(const struct phase *phases, int nphases)
     tcp_pair("127.0.0.1:0", &b, &dst);
     struct phased w = {.st = {.s = src}, .phases = phases, .nphases = nphases};
     struct stream r = {.s = dst};
-    rsock_fiber *fw, *fr;
-    REQUIRE(rsock_spawn(phased_writer, &w, &fw) == 0);
-    REQUIRE(rsock_spawn(reader, &r, &fr) == 0);
-    int64_t moved = rsock_copy_with(a, b, rsock_now() + 20000, 0, RSOCK_COPY_ADAPTIVE);
-    rsock_join(fw, -1);
-    rsock_join(fr, -1);
+    int64_t moved = copy_between(a, b, RSOCK_COPY_ADAPTIVE, phased_writer, &w, &r);
     CHECK_EQ(w.st.rc, 0);
     CHECK_EQ(moved, (int64_t)w.st.done);
     CHECK_EQ(r.done, w.st.done);
