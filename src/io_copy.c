@@ -1,6 +1,7 @@
 /* rsock_copy: move bytes from one device to another until end of stream,
  * then shut down the writing side.  Two methods: splice(2) through a pooled
- * pipe, or recv/send through the thread's scratch buffer.  Either holds a
+ * pipe, or recv/send through the thread's scratch buffer, and by default
+ * both, each where it is cheaper (copy_loop).  Either holds a
  * pipe or a buffer only while bytes are in flight: a copy parked on an idle
  * connection holds nothing. */
 #include "io_internal.h"
