@@ -69,9 +69,9 @@ static void writer(void *arg)
     st->rc = rsock_shutdown(st->s, SHUT_WR);
 }
 
-/* A writer in phases: `count` writes of `chunk` bytes each (at most 64 KiB),
- * with a 1 ms pause after each write when `pause` (so the copy sees each one
- * alone, as a message), bulk otherwise. */
+/* A writer in phases: `count` writes of `chunk` bytes each (at most 64 KiB).
+ * With `pause`, each write waits until `reader` has had all bytes so far, so
+ * the copy sees every write alone, as a message; without, bulk. */
 struct phase {
     size_t chunk;
     int count;
@@ -81,6 +81,7 @@ struct phased {
     struct stream st;
     const struct phase *phases;
     int nphases;
+    const struct stream *reader;
 };
 
 static void phased_writer(void *arg)
@@ -95,7 +96,7 @@ static void phased_writer(void *arg)
             if ((pw->st.rc = rsock_write_all(pw->st.s, buf, ph->chunk, rsock_now() + 10000)) < 0)
                 return;
             pw->st.done += ph->chunk;
-            if (ph->pause)
+            while (ph->pause && pw->reader->done < pw->st.done && !pw->reader->rc)
                 rsock_sleep(rsock_now() + 1);
         }
     }
@@ -387,8 +388,8 @@ static size_t phased_copy(const struct phase *phases, int nphases)
     rsock_t *src, *a, *b, *dst;
     tcp_pair("127.0.0.1:0", &src, &a);
     tcp_pair("127.0.0.1:0", &b, &dst);
-    struct phased w = {.st = {.s = src}, .phases = phases, .nphases = nphases};
     struct stream r = {.s = dst};
+    struct phased w = {.st = {.s = src}, .phases = phases, .nphases = nphases, .reader = &r};
     int64_t moved = copy_between(a, b, RSOCK_COPY_ADAPTIVE, phased_writer, &w, &r);
     CHECK_EQ(w.st.rc, 0);
     CHECK_EQ(moved, (int64_t)w.st.done);
