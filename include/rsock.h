@@ -445,8 +445,9 @@ RSOCK_API int rsock_set_stack_size(size_t bytes);
 /* Busy-polling for this thread's loop: when no fiber is ready, poll the
  * kernel without blocking for up to `usec` microseconds before sleeping.
  * Saves the sleep and wake-up when events come that close together (a
- * proxied round trip); the spin adapts, halving after a spin that found
- * nothing, so sparse events cost little CPU.  0 (the default) turns it
+ * proxied round trip); the spin yields the CPU between polls to any other
+ * runnable thread, and adapts, halving after a spin that found nothing, so
+ * sparse events cost little CPU.  0 (the default) turns it
  * off.  Errors: -EINVAL (negative or over RSOCK_BUSY_POLL_MAX_US).
  * Returns 0. */
 #define RSOCK_BUSY_POLL_MAX_US 1000000 /* one second */

@@ -24,10 +24,6 @@ struct copy {
     int64_t total, last;
 };
 
-static int default_method = RSOCK_COPY_ADAPTIVE; /* doc/rsock_copy.md NOTES */
-
-int rsock__copy_default_method(void) { return default_method; }
-
 static int64_t last_progress(const struct copy *c)
 {
     if (c->o->last_active) {
@@ -284,7 +280,7 @@ int64_t rsock__copy(rsock_t *from, rsock_t *to, const struct rsock__copy_opts *o
     struct copy c = {.from = from, .to = to, .o = o, .total = 0};
     if (o->idle_ms > 0)
         c.last = rsock_now();
-    int method = o->flags ? o->flags : default_method;
+    int method = o->flags ? o->flags : RSOCK__COPY_DEFAULT;
     bool streams = from->type == SOCK_STREAM && to->type == SOCK_STREAM;
     if (method != RSOCK_COPY_BUFFER && !(streams && can_splice(&c)))
         method = RSOCK_COPY_BUFFER;

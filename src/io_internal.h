@@ -26,8 +26,8 @@ struct rsock__copy_opts {
 /* The copy behind rsock_copy / rsock_copy_with. */
 int64_t rsock__copy(rsock_t *from, rsock_t *to, const struct rsock__copy_opts *o);
 
-/* The default method for stream sockets (RSOCK_COPY_SPLICE or _BUFFER). */
-int rsock__copy_default_method(void);
+/* The method of flags 0 (doc/rsock_copy.md NOTES). */
+#define RSOCK__COPY_DEFAULT RSOCK_COPY_ADAPTIVE
 
 /* ---- per-thread pools (io_pool.c) ----
  * Buffers and pipes are borrowed only while data is in flight and returned

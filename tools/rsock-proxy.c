@@ -503,7 +503,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "rsock-proxy: cannot start thread %d\n", i);
             return 1;
         }
-    int method = cfg.copy_flags ? cfg.copy_flags : rsock__copy_default_method();
+    int method = cfg.copy_flags ? cfg.copy_flags : RSOCK__COPY_DEFAULT;
     logf_(0, "relaying %s -> %s (%d thread%s, %s, busy-poll %ld us)", local_text, cfg.remote,
           nworkers, nworkers > 1 ? "s" : "",
           method == RSOCK_COPY_ADAPTIVE ? "adaptive"
