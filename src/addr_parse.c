@@ -11,6 +11,7 @@
 typedef struct {
     const char *text; /* the caller's whole text, for messages */
     bool resolve;     /* false: a host name is refused, never looked up */
+    struct rsock__host_port *name; /* not NULL: a host name is handed back here */
 } parse_ctx;
 
 static int bad(const parse_ctx *c, int err, const char *why)
@@ -178,6 +179,12 @@ static int parse_host(const parse_ctx *c, rsock_addr *a, const char *host, size_
     }
     if (!host_name_ok(host, n))
         return bad(c, EINVAL, "bad host name");
+    if (c->name) { /* the caller resolves it (rsock_dial tries every address) */
+        memcpy(c->name->host, host, n);
+        c->name->host[n] = '\0';
+        c->name->port = port;
+        return 1;
+    }
     if (!c->resolve)
         return bad(c, EINVAL, "host name given, name resolution disabled");
     return resolve(c, a, host, n, port);
@@ -239,11 +246,12 @@ static int parse_any(const parse_ctx *c, rsock_addr *a)
 }
 
 /* `a` is written only on success. */
-static int parse_text(rsock_addr *out, const char *text, bool resolve)
+static int parse_text(rsock_addr *out, const char *text, bool resolve,
+                      struct rsock__host_port *name)
 {
     if (!out || !text)
         return rsock__fail(EINVAL, "rsock_addr_parse: NULL %s", out ? "text" : "address");
-    parse_ctx c = {text, resolve};
+    parse_ctx c = {text, resolve, name};
     rsock_addr a;
     memset(&a, 0, sizeof a);
     int rc = parse_any(&c, &a);
@@ -252,9 +260,16 @@ static int parse_text(rsock_addr *out, const char *text, bool resolve)
     return rc;
 }
 
-int rsock_addr_parse(rsock_addr *a, const char *text) { return parse_text(a, text, true); }
+int rsock_addr_parse(rsock_addr *a, const char *text) { return parse_text(a, text, true, NULL); }
 
 int rsock__addr_parse_numeric(rsock_addr *a, const char *text)
 {
-    return parse_text(a, text, false);
+    return parse_text(a, text, false, NULL);
+}
+
+int rsock__addr_parse_split(rsock_addr *a, const char *text, struct rsock__host_port *name)
+{
+    if (!name)
+        return rsock__fail(EINVAL, "rsock_addr_parse: NULL name");
+    return parse_text(a, text, false, name);
 }

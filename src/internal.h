@@ -40,6 +40,17 @@ const char *rsock__addr_str(const rsock_addr *a, char buf[RSOCK_ADDRSTRLEN]);
  * tests that must send nothing. */
 int rsock__addr_parse_numeric(rsock_addr *a, const char *text);
 
+/* A host name and its port, cut out of address text and not resolved. */
+struct rsock__host_port {
+    char host[256];
+    int port;
+};
+/* rsock_addr_parse's grammar, resolving nothing (addr_parse.c): 0 and `a`
+ * for text that spells its address out (IP, Unix, netlink, packet); 1 and
+ * `name` for name:port (`a` untouched); -errno with the parser's message
+ * for bad text.  rsock_dial parses with it, then resolves the name once. */
+int rsock__addr_parse_split(rsock_addr *a, const char *text, struct rsock__host_port *name);
+
 /* ---- the loop (poll_epoll.c) ---- */
 /* Register `s` with this thread's loop, edge-triggered, for input and
  * output; sets s->loop and marks it ready for output (input readiness comes
