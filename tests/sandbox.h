@@ -16,8 +16,9 @@
  *
  *   CHECK_SANDBOXED(fn);
  *
- * does the usual thing: adds the child's failures to this program's, and
- * turns a skip into a failure when $CI is set (CI must run these tests).
+ * does the usual thing: adds the child's failures to this program's, counts
+ * a skip as a skip (never a pass), and turns a skip into a failure when $CI
+ * is set (CI must run these tests).
  * fn runs in a child process: what it changes does not reach the parent.
  *
  *   int sandbox_replace_file(const char *target, const char *text);
@@ -146,6 +147,8 @@ static inline int check_sandboxed(void (*fn)(void))
             check_failures += r_;                                                                  \
         } else if (r_ < 0 && getenv("CI")) {                                                       \
             CHECK_FAIL_("sandboxed %s skipped, but CI is set: it must run", #fn);                  \
+        } else if (r_ < 0) {                                                                       \
+            check_note_skip();                                                                     \
         }                                                                                          \
     } while (0)
 

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# librsock.so exports the public API and nothing else (cmake/rsock.map): every
+# defined dynamic symbol is rsock_<name> at version RSOCK_0.2, none is an
+# internal rsock__<name>, and every function rsock.h declares is exported.
+set -uo pipefail
+build=${RSOCK_BUILD:-build} src=${RSOCK_SOURCE:-.}
+lib=$(ls "$build"/librsock.so.*.* 2>/dev/null | head -n1)
+failed=0 passed=0
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+[ -n "$lib" ] || { echo "FAIL: no $build/librsock.so.*"; exit 1; }
+command -v objdump >/dev/null || { echo "SKIP: objdump (binutils) is not installed"; exit 77; }
+
+# "NAME VERSION" for each defined dynamic symbol.
+exported=$(objdump -T "$lib" | awk '$0 !~ /\*UND\*|\*ABS\*/ && NF >= 7 {print $NF, $(NF-1)}')
+while read -r name version; do
+  [ -n "$name" ] || continue
+  case $name in
+    rsock__*) fail "internal $name is exported" ;;
+    rsock_*) [ "$version" = RSOCK_0.2 ] && passed=$((passed + 1)) || fail "$name has version $version, not RSOCK_0.2" ;;
+    *) fail "$name is exported (only rsock_* may be)" ;;
+  esac
+done <<<"$exported"
+
+for fn in $(grep -oE '\brsock_[a-z0-9_]+[[:space:]]*\(' "$src/include/rsock.h" | tr -d ' (' | sort -u); do
+  grep -q "^$fn " <<<"$exported" || fail "$fn is declared in rsock.h but not exported"
+done
+soname=$(objdump -p "$lib" | awk '$1 == "SONAME" {print $2}')
+[ "$soname" = librsock.so.0 ] && passed=$((passed + 1)) || fail "soname $soname, want librsock.so.0"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
