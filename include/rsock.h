@@ -54,9 +54,9 @@ struct ucred {
 #endif
 
 #define RSOCK_VERSION_MAJOR 0
-#define RSOCK_VERSION_MINOR 1
+#define RSOCK_VERSION_MINOR 2
 #define RSOCK_VERSION_PATCH 0
-#define RSOCK_VERSION_STRING "0.1.0"
+#define RSOCK_VERSION_STRING "0.2.0"
 
 /* The library's version, "MAJOR.MINOR.PATCH".  Never fails. */
 RSOCK_API const char *rsock_version(void);
