@@ -518,6 +518,231 @@ RSOCK_API int64_t rsock_copy(rsock_t *from, rsock_t *to, int64_t deadline);
 RSOCK_API int64_t rsock_copy_with(rsock_t *from, rsock_t *to, int64_t deadline, int64_t idle_ms,
                                   int flags);
 
+/* ---- messages: batches, control data, GSO/GRO, TCP_INFO ---- */
+
+/* One message of a batch (rsock_sendmmsg / rsock_recvmmsg). */
+typedef struct {
+    rsock_addr *addr;           /* send: destination or NULL; recv: filled if not NULL */
+    const struct iovec *iov; size_t iovcnt;
+    void *ctl; size_t ctllen;   /* recv: capacity in, length out */
+    size_t len;                 /* out: bytes sent / received */
+    int flags;                  /* recv out: MSG_TRUNC, MSG_CTRUNC, ... */
+} rsock_mmsg;
+
+/* Send the `n` messages of `m` in as few system calls as the kernel allows
+ * (sendmmsg(2), 64 messages a call), on any datagram socket (UDP v4/v6,
+ * Unix datagram, raw ...).  Each sent message's `len` is set.  Returns the
+ * number of messages sent (at least 1; 0 when n is 0); never raises SIGPIPE.
+ * Errors: -EAGAIN (none could be sent), -EINVAL (NULL s or m with n > 0; a
+ * message with more than IOV_MAX buffers, a NULL iov with iovcnt > 0, a NULL
+ * ctl with ctllen > 0, a ctllen shorter than one cmsghdr, an invalid addr:
+ * the message names its index), -EBADF (output shut down), the kernel's. */
+RSOCK_API int rsock_sendmmsg(rsock_t *s, rsock_mmsg *m, size_t n, int flags);
+
+/* Receive up to `n` messages (recvmmsg(2)); each received message's len,
+ * ctllen (capacity in, length out), flags (MSG_TRUNC, MSG_CTRUNC, ...) and,
+ * when addr is not NULL, the sender are set.  Descriptors received with
+ * SCM_RIGHTS are close-on-exec; those the control buffer could not hold are
+ * closed by the kernel (MSG_CTRUNC).  Returns the number received (at least
+ * 1; 0 when n is 0).  Errors: as rsock_sendmmsg, with -EBADF for input. */
+RSOCK_API int rsock_recvmmsg(rsock_t *s, rsock_mmsg *m, size_t n, int flags);
+
+/* The waiting forms.  rsock_sendmmsg_wait sends all `n` messages, parking
+ * while the socket has no room: returns n.  rsock_recvmmsg_wait parks until
+ * at least one message came: returns how many (1..n).  Errors: as above
+ * (never -EAGAIN), -ETIMEDOUT (deadline passed; a send's message says how
+ * many were sent), -ECANCELED. */
+RSOCK_API int rsock_sendmmsg_wait(rsock_t *s, rsock_mmsg *m, size_t n, int flags,
+                                  int64_t deadline);
+RSOCK_API int rsock_recvmmsg_wait(rsock_t *s, rsock_mmsg *m, size_t n, int flags,
+                                  int64_t deadline);
+
+/* One control message, as rsock_cmsg_next finds it: `data` points into the
+ * walked buffer, `len` bytes (the header's cmsg_len less the header). */
+typedef struct { int level, type; const void *data; size_t len; } rsock_cmsg;
+
+/* Walk a control buffer: returns 1 and the message at *pos in `out`,
+ * advancing *pos (start at 0) past it and its padding; 0 at the end.  Never
+ * reads outside ctl[0..ctllen); the buffer need not be aligned.
+ * Errors: -EINVAL (a NULL pos or out, NULL ctl with ctllen > 0, *pos past
+ * ctllen, a header that lies: a cmsg_len under the header's size or past
+ * the end, a partial header at the end). */
+RSOCK_API int rsock_cmsg_next(const void *ctl, size_t ctllen, size_t *pos, rsock_cmsg *out);
+
+/* Append one control message (level, type, `len` bytes of data) at
+ * *ctllen, padded as CMSG_SPACE(len); *ctllen grows by it.  Returns 0.
+ * Errors: -ENOSPC (it does not fit in `cap`: nothing is written), -EINVAL
+ * (a NULL ctl or ctllen, NULL data with len > 0, *ctllen past cap). */
+RSOCK_API int rsock_cmsg_add(void *ctl, size_t cap, size_t *ctllen, int level, int type,
+                             const void *data, size_t len);
+
+/* Typed control data.  Each rsock_cmsg_add_X appends as rsock_cmsg_add
+ * (-ENOSPC: nothing written); each rsock_cmsg_get_X decodes a message found
+ * by rsock_cmsg_next and refuses one of another level/type or a payload of
+ * the wrong size with -EINVAL (the message names both). */
+
+/* SCM_RIGHTS: pass descriptors over a Unix socket (1..253 of them). */
+RSOCK_API int rsock_cmsg_add_fds(void *ctl, size_t cap, size_t *ctllen, const int *fds,
+                                 size_t n);
+/* The received descriptors: stores the first `max` in fds[] (they are the
+ * caller's to close), CLOSES the rest, and returns how many the message
+ * carried (so a return over `max` says some were closed).  Call it once
+ * per received message.  Errors: -EINVAL. */
+RSOCK_API int rsock_cmsg_get_fds(const rsock_cmsg *c, int *fds, size_t max);
+/* Close every descriptor of every SCM_RIGHTS message of a received control
+ * buffer (one that will not be decoded): returns how many were closed.
+ * Errors: -EINVAL (a lying buffer: nothing is closed). */
+RSOCK_API int rsock_cmsg_close_fds(const void *ctl, size_t ctllen);
+
+/* SCM_CREDENTIALS (the receiver sets SO_PASSCRED): `cred` NULL sends this
+ * process's own pid, uid and gid. */
+RSOCK_API int rsock_cmsg_add_creds(void *ctl, size_t cap, size_t *ctllen,
+                                   const struct ucred *cred);
+RSOCK_API int rsock_cmsg_get_creds(const rsock_cmsg *c, struct ucred *out);
+
+/* IP_PKTINFO / IPV6_PKTINFO (enable with IP_PKTINFO / IPV6_RECVPKTINFO).
+ * Received: `addr` is the local address the datagram was sent to (port 0)
+ * and `ifindex` the interface it came in on.  Sent: `addr` is the source
+ * address to use (AF_INET or AF_INET6 picks the message; 0.0.0.0 / :: lets
+ * the kernel choose) and `ifindex` the interface (0: by route). */
+typedef struct {
+    rsock_addr addr;
+    unsigned ifindex;
+} rsock_pktinfo;
+RSOCK_API int rsock_cmsg_add_pktinfo(void *ctl, size_t cap, size_t *ctllen,
+                                     const rsock_pktinfo *p);
+RSOCK_API int rsock_cmsg_get_pktinfo(const rsock_cmsg *c, rsock_pktinfo *out);
+
+/* Integer control data: IP_TTL, IP_TOS, IPV6_HOPLIMIT, IPV6_TCLASS (both
+ * ways; received when IP_RECVTTL, IP_RECVTOS, IPV6_RECVHOPLIMIT,
+ * IPV6_RECVTCLASS are set), SO_RXQ_OVFL (received: datagrams dropped so
+ * far), UDP_SEGMENT (sent: the GSO segment size, 1..65535), UDP_GRO
+ * (received: the segment size of a coalesced datagram).  The width is the
+ * kernel's for each (IP_TOS arrives as one byte, UDP_SEGMENT is 16 bits).
+ * Errors: -EINVAL (another level/type, a value out of the type's range). */
+RSOCK_API int rsock_cmsg_add_int(void *ctl, size_t cap, size_t *ctllen, int level, int type,
+                                 int value);
+RSOCK_API int rsock_cmsg_get_int(const rsock_cmsg *c, int64_t *out);
+
+/* A receive or transmit timestamp: SCM_TIMESTAMP (SO_TIMESTAMP),
+ * SCM_TIMESTAMPNS (SO_TIMESTAMPNS) or SCM_TIMESTAMPING (SO_TIMESTAMPING:
+ * the software stamp, or the hardware one when only that is set), as
+ * nanoseconds since the epoch (CLOCK_REALTIME).  Errors: -EINVAL (another
+ * message; SCM_TIMESTAMPING with no stamp set). */
+RSOCK_API int rsock_cmsg_get_timestamp(const rsock_cmsg *c, int64_t *ns);
+
+/* A report from the error queue (IP_RECVERR / IPV6_RECVERR set): an ICMP
+ * error about a datagram sent, or a transmit timestamp. */
+typedef struct {
+    int err;             /* ee_errno: ECONNREFUSED, EHOSTUNREACH, EMSGSIZE, ENOMSG
+                            (a timestamp), ... */
+    int origin;          /* SO_EE_ORIGIN_ICMP, _ICMP6, _LOCAL, _TIMESTAMPING, ... */
+    int type, code;      /* ICMP / ICMPv6 type and code (ICMP origins) */
+    uint32_t info, data; /* ee_info: the MTU for EMSGSIZE, SCM_TSTAMP_SND/_SCHED/
+                            _ACK for a timestamp; ee_data: the timestamp key */
+    rsock_addr offender; /* the node that reported it (a router, the peer);
+                            offender.len 0 when there is none */
+} rsock_sockerr;
+/* Decode an IP_RECVERR / IPV6_RECVERR message (sock_extended_err and the
+ * offender's address).  Errors: -EINVAL. */
+RSOCK_API int rsock_cmsg_get_sockerr(const rsock_cmsg *c, rsock_sockerr *out);
+
+/* Read one report of the error queue (recvmsg with MSG_ERRQUEUE), parking
+ * until one comes: the bytes of the datagram it is about go to buf (up to
+ * len; for a timestamp with SOF_TIMESTAMPING_OPT_TSONLY, none), the report
+ * to *e, its timestamp (ns since the epoch, 0 if none) to *stamp_ns (e and
+ * stamp_ns may be NULL).  Returns the bytes stored in buf.  Errors:
+ * -EINVAL (NULL s), -ETIMEDOUT, -ECANCELED, the kernel's. */
+RSOCK_API ssize_t rsock_recv_err(rsock_t *s, void *buf, size_t len, rsock_sockerr *e,
+                                 int64_t *stamp_ns, int64_t deadline);
+
+/* UDP GSO: send `len` bytes of `buf` to `to` (NULL: the connected peer) as
+ * datagrams of `seg` bytes each (the last one may be shorter), with one
+ * sendmsg and a UDP_SEGMENT control message per 64 segments (or 64 KiB).
+ * Where the kernel refuses GSO (a device without checksum offload: -EIO; a
+ * socket that is not UDP; a kernel before 4.18), it falls back to
+ * rsock_sendmmsg of the segments, unless RSOCK_GSO_STRICT is in `flags`.
+ * Returns the bytes sent: all of them, or fewer (a multiple of seg) when
+ * the socket's buffer filled.  `len` 0 sends nothing.  Errors: -EAGAIN
+ * (nothing sent), -EINVAL (a NULL, seg 0 or over 65507, an unknown flag;
+ * from the kernel: seg over the path MTU), -EOPNOTSUPP (RSOCK_GSO_STRICT on
+ * a socket that is not UDP), the kernel's refusal with RSOCK_GSO_STRICT
+ * (-EIO), the kernel's. */
+#define RSOCK_GSO_STRICT 1 /* no fallback: report the kernel's refusal */
+RSOCK_API ssize_t rsock_send_gso(rsock_t *s, const rsock_addr *to, const void *buf, size_t len,
+                                 size_t seg, int flags);
+
+/* UDP GRO: receive one datagram, maybe several coalesced by the kernel
+ * (UDP_GRO set on the socket: rsock_setsockopt_int(s, SOL_UDP, UDP_GRO, 1)).
+ * The segment size goes to *seg (the byte count when nothing was
+ * coalesced); the sender to `from` if not NULL.  `len` should be 65535 to
+ * hold a whole coalesced datagram.  Returns the bytes received.  Errors: as
+ * rsock_recvfrom (-EAGAIN: nothing yet), -EINVAL (NULL seg). */
+RSOCK_API ssize_t rsock_recv_gro(rsock_t *s, void *buf, size_t len, size_t *seg,
+                                 rsock_addr *from);
+
+/* TCP_INFO, decoded.  Times in microseconds unless named _ms; fields the
+ * running kernel does not fill stay 0 (`kernel_len` says how many bytes of
+ * its struct tcp_info it filled). */
+typedef struct {
+    int state;                      /* TCP_ESTABLISHED, ... (netinet/tcp.h) */
+    int ca_state;                   /* congestion: 0 open, 1 disorder, 2 cwr, 3 recovery, 4 loss */
+    int retransmits, probes, backoff;
+    int options;                    /* TCPI_OPT_* */
+    int snd_wscale, rcv_wscale;
+    uint32_t rto, ato, snd_mss, rcv_mss;
+    uint32_t unacked, sacked, lost, retrans;
+    uint32_t last_data_sent_ms, last_ack_recv_ms, last_data_recv_ms;
+    uint32_t pmtu, rcv_ssthresh;
+    uint32_t rtt, rttvar;           /* smoothed rtt and its variance, us */
+    uint32_t snd_ssthresh, snd_cwnd; /* segments */
+    uint32_t advmss, reordering;
+    uint32_t rcv_rtt, rcv_space;
+    uint32_t total_retrans;
+    uint64_t pacing_rate, max_pacing_rate; /* bytes/s */
+    uint64_t bytes_acked, bytes_received;
+    uint32_t segs_out, segs_in;
+    uint32_t notsent_bytes;
+    uint32_t min_rtt;
+    uint32_t data_segs_in, data_segs_out;
+    uint64_t delivery_rate;         /* bytes/s */
+    uint64_t busy_time, rwnd_limited, sndbuf_limited; /* us */
+    uint32_t delivered, delivered_ce;
+    uint64_t bytes_sent, bytes_retrans;
+    uint32_t dsack_dups, reord_seen;
+    uint32_t rcv_ooopack, snd_wnd;
+    size_t kernel_len;
+} rsock_tcp_info;
+/* Read TCP_INFO of a TCP socket into *out.  Errors: -EINVAL (a NULL),
+ * -EOPNOTSUPP (not a TCP socket), the kernel's. */
+RSOCK_API int rsock_get_tcp_info(rsock_t *s, rsock_tcp_info *out);
+
+/* Datagram helpers, as the stream helpers are for streams. */
+/* A datagram socket of the address's family bound to address text
+ * (rsock_addr_parse's grammar: "127.0.0.1:0", "[::]:5353", "/tmp/d.sock",
+ * "@name").  Errors: -EINVAL (a NULL, bad text), the kernel's. */
+RSOCK_API int rsock_dgram_bind(const char *text, rsock_t **out);
+/* A datagram socket connected to address text (the local end ephemeral;
+ * a Unix one unnamed).  Errors: as rsock_dgram_bind. */
+RSOCK_API int rsock_dgram_dial(const char *text, rsock_t **out);
+/* Join / leave multicast `group` (IPv4 or IPv6 address text, no port) on
+ * interface `iface` (a name such as "eth0", an index as text, or NULL /
+ * "" for the kernel's choice).  Errors: -EINVAL (a NULL, bad text, not a
+ * multicast address), -ENODEV (no such interface), the kernel's
+ * (-EADDRINUSE: already joined; -EADDRNOTAVAIL: not joined). */
+RSOCK_API int rsock_mcast_join(rsock_t *s, const char *group, const char *iface);
+RSOCK_API int rsock_mcast_leave(rsock_t *s, const char *group, const char *iface);
+/* Receive one datagram, parking until one comes: bytes received (the
+ * datagram's, cut to len), its sender to `from` if not NULL.  Errors: as
+ * rsock_recvfrom (never -EAGAIN), -ETIMEDOUT, -ECANCELED. */
+RSOCK_API ssize_t rsock_recvfrom_wait(rsock_t *s, void *buf, size_t len, rsock_addr *from,
+                                      int64_t deadline);
+/* Send one datagram to `to` (NULL: the connected peer), parking while the
+ * socket has no room (a Unix datagram peer's queue is full): returns len.
+ * Errors: as rsock_sendto (never -EAGAIN), -ETIMEDOUT, -ECANCELED. */
+RSOCK_API ssize_t rsock_sendto_wait(rsock_t *s, const void *buf, size_t len,
+                                    const rsock_addr *to, int64_t deadline);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,12 +12,17 @@
  *  - IPV6_RTHDR, IPV6_DSTOPTS and IPV6_HOPOPTS take the extension header
  *    itself on Linux (RFC 3542 sticky options), so bytes, not int;
  *  - rows whose macro the platform lacks (SO_USELOOPBACK, IPV6_FLOWINFO on
- *    glibc) are compiled out. */
+ *    glibc) are compiled out.
+ *  - beyond the reference, rows for the options rsock's typed control data
+ *    asks for: SO_TIMESTAMPNS, SO_TIMESTAMPING, SO_RXQ_OVFL, IPV6_RECVERR,
+ *    IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS, IPV6_TCLASS, UDP_SEGMENT, UDP_GRO,
+ *    and TCP_INFO (get-only bytes; decoded by rsock_get_tcp_info). */
 #include "internal.h"
 
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <string.h>
 
 #define ROW(level, opt, get, set) {level, opt, #opt, RSOCK_OPT_##get, RSOCK_OPT_##set}
@@ -47,6 +52,10 @@ static const rsock_sockopt rows[] = {
     ROW(SOL_SOCKET, SO_REUSEPORT, INT, INT),
     ROW(SOL_SOCKET, SO_TYPE, INT, NONE),
     ROW(SOL_SOCKET, SO_TIMESTAMP, INT, INT),
+    /* beyond the reference: the options of rsock's typed control data */
+    ROW(SOL_SOCKET, SO_TIMESTAMPNS, INT, INT),
+    ROW(SOL_SOCKET, SO_TIMESTAMPING, INT, INT),
+    ROW(SOL_SOCKET, SO_RXQ_OVFL, INT, INT),
 #ifdef SO_USELOOPBACK
     ROW(SOL_SOCKET, SO_USELOOPBACK, INT, INT),
 #endif
@@ -96,6 +105,10 @@ static const rsock_sockopt rows[] = {
     ROW(IPPROTO_IPV6, IPV6_ROUTER_ALERT, INT, INT),
     ROW(IPPROTO_IPV6, IPV6_UNICAST_HOPS, INT, INT),
     ROW(IPPROTO_IPV6, IPV6_V6ONLY, INT, INT),
+    ROW(IPPROTO_IPV6, IPV6_RECVERR, INT, INT),
+    ROW(IPPROTO_IPV6, IPV6_RECVHOPLIMIT, INT, INT),
+    ROW(IPPROTO_IPV6, IPV6_RECVTCLASS, INT, INT),
+    ROW(IPPROTO_IPV6, IPV6_TCLASS, INT, INT),
     ROW(IPPROTO_TCP, TCP_CONGESTION, BYTES, BYTES),
     ROW(IPPROTO_TCP, TCP_CORK, INT, INT),
     ROW(IPPROTO_TCP, TCP_DEFER_ACCEPT, INT, INT),
@@ -105,6 +118,9 @@ static const rsock_sockopt rows[] = {
     ROW(IPPROTO_TCP, TCP_MAXSEG, INT, INT),
     ROW(IPPROTO_TCP, TCP_NODELAY, INT, INT),
     ROW(IPPROTO_TCP, TCP_SYNCNT, INT, INT),
+    ROW(IPPROTO_TCP, TCP_INFO, BYTES, NONE), /* decoded: rsock_get_tcp_info */
+    ROW(IPPROTO_UDP, UDP_SEGMENT, INT, INT), /* GSO segment size: rsock_send_gso */
+    ROW(IPPROTO_UDP, UDP_GRO, INT, INT),
 };
 
 #define ROW_COUNT (sizeof rows / sizeof rows[0])

@@ -51,6 +51,9 @@ static const spec specs[] = {
     {"SO_REUSEPORT", TCP4, 1, SAME, 0, 0, false},
     {"SO_TYPE", UDP4, 0, SAME, 0, 0, false},
     {"SO_TIMESTAMP", UDP4, 1, SAME, 0, 0, false},
+    {"SO_TIMESTAMPNS", UDP4, 1, SAME, 0, 0, false},
+    {"SO_TIMESTAMPING", UDP4, 0x18 /* RX_SOFTWARE | SOFTWARE */, SAME, 0, 0, false},
+    {"SO_RXQ_OVFL", UDP4, 1, SAME, 0, 0, false},
     {"SO_USELOOPBACK", UDP4, 1, SAME, 0, 0, false},
     {"IP_FREEBIND", UDP4, 1, SAME, 0, 0, false},
     {"IP_HDRINCL", RAW4, 1, SAME, 0, 0, false},
@@ -86,6 +89,10 @@ static const spec specs[] = {
     {"IPV6_ROUTER_ALERT", RAW6, 0, SAME, 0, -ENOPROTOOPT, false},
     {"IPV6_UNICAST_HOPS", UDP6, 7, SAME, 0, 0, false},
     {"IPV6_V6ONLY", UDP6, 1, SAME, 0, 0, false},
+    {"IPV6_RECVERR", UDP6, 1, SAME, 0, 0, false},
+    {"IPV6_RECVHOPLIMIT", UDP6, 1, SAME, 0, 0, false},
+    {"IPV6_RECVTCLASS", UDP6, 1, SAME, 0, 0, false},
+    {"IPV6_TCLASS", UDP6, 0x20, SAME, 0, 0, false},
     {"TCP_CORK", TCP4, 1, SAME, 0, 0, false},
     /* kept as a count of retransmissions: reads back rounded up */
     {"TCP_DEFER_ACCEPT", TCP4, 5, AT_LEAST, 0, 0, false},
@@ -95,6 +102,8 @@ static const spec specs[] = {
     {"TCP_MAXSEG", TCP4, 1000, SAME, 0, 0, false}, /* the user's value until connected */
     {"TCP_NODELAY", TCP4, 1, SAME, 0, 0, false},
     {"TCP_SYNCNT", TCP4, 3, SAME, 0, 0, false},
+    {"UDP_SEGMENT", UDP4, 1200, SAME, 0, 0, false},
+    {"UDP_GRO", UDP4, 1, SAME, 0, 0, false},
 };
 
 static const spec *find_spec(const char *name)
