@@ -87,9 +87,8 @@ RSOCK_API const char *rsock_strerror(int code);
 #endif
 
 /* Longest text rsock_addr_format writes, with its terminating NUL:
- * "unix:" + a path of UNIX_MAX_PATH - 1 bytes, or an IPv6 address with
- * brackets, a scope name and a port. */
-#define RSOCK_ADDRSTRLEN (UNIX_MAX_PATH + 8)
+ * "unix:" + a path of UNIX_MAX_PATH bytes, each written "\xHH". */
+#define RSOCK_ADDRSTRLEN (4 * UNIX_MAX_PATH + 6)
 
 /* A socket address: a value type you may keep on the stack or copy.
  * `len` is the number of meaningful bytes of the sockaddr, as the kernel
@@ -135,16 +134,22 @@ RSOCK_API int rsock_addr_un(rsock_addr *a, const char *path);
 /* socket-address: parse address text.  The grammar, tried in this order:
  *   unix:p            a Unix path p taken as is ("unix:" alone: unnamed)
  *   @name             an abstract Unix name
+ *   scheme://...      refused: a URL is not address text
  *   /path, ./p, a/b   a Unix path (any text containing '/')
  *   netlink:PID:GROUPS  AF_NETLINK, two unsigned decimals
- *   packet:IFINDEX:PROTO  AF_PACKET; PROTO decimal or 0x-hex (ethertype)
+ *   packet:IFINDEX:PROTO  AF_PACKET; PROTO decimal or 0x-hex (ethertype),
+ *                     then optional ",hatype=N,pkttype=N,addr=HH:HH:..."
  *   1.2.3.4:80        IPv4 (exactly four decimal parts) and port
- *   [::1]:80          IPv6 in brackets, optional %scope inside them
+ *   [::1]:80          IPv6 in brackets, optional %scope inside them (all
+ *                     digits: an index, else a name), then an optional
+ *                     ",flowinfo=0xHEX" (sin6_flowinfo)
  *   ::1:80            bare IPv6, split at its last colon (as the reference)
  *   :80               the wildcard 0.0.0.0:80
  *   name:80           a host name (letters, digits, '-', '.', '_'),
  *                     resolved (first IPv4 or IPv6 address); called in a
  *                     fiber, the resolver runs off the loop
+ * In Unix names "\xHH" is a byte and "\\" a backslash; a path may fill
+ * sun_path (UNIX_MAX_PATH bytes, no NUL).
  * Nothing else is taken as a path.  Hex-looking names ("db:5432") are names;
  * numeric-looking hosts ("127.1", "0x7f.0.0.1") are refused, never resolved.
  * Ports are 1 to 5 decimal digits, 0..65535.  `a` is written only on success.
@@ -157,7 +162,9 @@ RSOCK_API int rsock_addr_parse(rsock_addr *a, const char *text);
 /* socket-address?: true when `a` is not NULL, its family is one this
  * library knows and its length fits that family: at least the whole
  * sockaddr_in / sockaddr_in6 / sockaddr_nl, at least up to sll_addr for
- * AF_PACKET, from sun_path's offset to sizeof(struct sockaddr_un) for
+ * AF_PACKET (with room for sll_halen bytes of hardware address), from
+ * sun_path's offset to sizeof(struct sockaddr_un) + 1 (a full sun_path and
+ * the kernel's NUL) for
  * AF_UNIX, and never more than sizeof(struct sockaddr_storage). */
 RSOCK_API bool rsock_addr_valid(const rsock_addr *a);
 
@@ -171,9 +178,13 @@ RSOCK_API int rsock_addr_family(const rsock_addr *a);
  * (RFC 5952), "[::ffff:1.2.3.4]:80", "[fe80::1%eth0]:80" (the interface's
  * name, or its number when no interface has it), "/abs/path",
  * "unix:rel.sock", "unix:" (unnamed), "@abstract", "netlink:PID:GROUPS",
- * "packet:IFINDEX:0xPROTO" (other sockaddr_ll fields are not written).
- * rsock_addr_parse reads every form back to the same address (an abstract
- * name holding NUL bytes excepted).  Errors: -EINVAL (NULL `a`, NULL buf
+ * "packet:IFINDEX:0xPROTO"; a flow label as "[::1]:80,flowinfo=0x12345",
+ * other sockaddr_ll fields as ",hatype=N,pkttype=N,addr=HH:HH:...".  Unix
+ * names are escaped: printable ASCII as is, '\' as "\\", other bytes as
+ * "\xHH" (the text is one printable line).  A scope name that would not
+ * read back (all digits, not printable ASCII) is written as its index.
+ * rsock_addr_parse reads every form back to the same address.
+ * Errors: -EINVAL (NULL `a`, NULL buf
  * with size > 0, an invalid address; buf gets "" when it has room). */
 RSOCK_API int rsock_addr_format(const rsock_addr *a, char *buf, size_t size);
 

@@ -130,16 +130,66 @@ static bool len_fits(int family, socklen_t len)
     switch (family) {
     case AF_INET: return len >= sizeof(struct sockaddr_in);
     case AF_INET6: return len >= sizeof(struct sockaddr_in6);
-    case AF_UNIX: return len >= SUN_PATH_OFFSET && len <= sizeof(struct sockaddr_un);
+    /* The kernel names a path that fills sun_path with one byte more: the
+     * NUL it adds after it. */
+    case AF_UNIX: return len >= SUN_PATH_OFFSET && len <= sizeof(struct sockaddr_un) + 1;
     case AF_NETLINK: return len >= sizeof(struct sockaddr_nl);
     case AF_PACKET: return len >= offsetof(struct sockaddr_ll, sll_addr);
     default: return false;
     }
 }
 
+/* A hardware address no longer than the bytes the length leaves for it. */
+static bool halen_fits(const rsock_addr *a)
+{
+    return a->sa.sa_family != AF_PACKET || a->ll.sll_halen <= a->len - RSOCK__LL_ADDR_OFF;
+}
+
 bool rsock_addr_valid(const rsock_addr *a)
 {
-    return a && a->len <= sizeof a->ss && len_fits(a->sa.sa_family, a->len);
+    return a && a->len <= sizeof a->ss && len_fits(a->sa.sa_family, a->len) && halen_fits(a);
+}
+
+/* A pathname ends at its first NUL or at the length; an abstract name is
+ * every byte of the length; the unnamed address has none. */
+static bool same_un(const rsock_addr *a, const rsock_addr *b)
+{
+    size_t na = a->len - SUN_PATH_OFFSET, nb = b->len - SUN_PATH_OFFSET;
+    const char *pa = a->un.sun_path, *pb = b->un.sun_path;
+    if (na == 0 || nb == 0 || pa[0] == '\0' || pb[0] == '\0')
+        return na == nb && memcmp(pa, pb, na) == 0;
+    na = strnlen(pa, na);
+    return na == strnlen(pb, nb) && memcmp(pa, pb, na) == 0;
+}
+
+static bool same_ll(const rsock_addr *a, const rsock_addr *b)
+{
+    const struct sockaddr_ll *x = &a->ll, *y = &b->ll;
+    return x->sll_protocol == y->sll_protocol && x->sll_ifindex == y->sll_ifindex &&
+           x->sll_hatype == y->sll_hatype && x->sll_pkttype == y->sll_pkttype &&
+           x->sll_halen == y->sll_halen &&
+           memcmp((const char *)&a->ss + RSOCK__LL_ADDR_OFF,
+                  (const char *)&b->ss + RSOCK__LL_ADDR_OFF, x->sll_halen) == 0;
+}
+
+bool rsock__addr_same(const rsock_addr *a, const rsock_addr *b)
+{
+    if (a->sa.sa_family != b->sa.sa_family)
+        return false;
+    switch (a->sa.sa_family) {
+    case AF_INET:
+        return a->in.sin_port == b->in.sin_port && a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+    case AF_INET6:
+        return a->in6.sin6_port == b->in6.sin6_port &&
+               a->in6.sin6_flowinfo == b->in6.sin6_flowinfo &&
+               a->in6.sin6_scope_id == b->in6.sin6_scope_id &&
+               memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, sizeof a->in6.sin6_addr) == 0;
+    case AF_UNIX: return same_un(a, b);
+    case AF_NETLINK:
+        return a->nl.nl_pid == b->nl.nl_pid && a->nl.nl_groups == b->nl.nl_groups;
+    case AF_PACKET: return same_ll(a, b);
+    default: return false;
+    }
 }
 
 int rsock_addr_family(const rsock_addr *a)
@@ -176,8 +226,9 @@ const char *rsock_addr_path(const rsock_addr *a)
     if (room == 0 || a->un.sun_path[0] == '\0')
         return NULL; /* unnamed or abstract */
     size_t n = strnlen(a->un.sun_path, room);
-    /* Terminated within the length, or just after it inside sun_path. */
-    if (n < room || (n < sizeof a->un.sun_path && a->un.sun_path[n] == '\0'))
+    /* Terminated within the length, or just after it: a path that fills
+     * sun_path ends inside the storage the union gives it. */
+    if (n < room || ((const char *)&a->ss)[SUN_PATH_OFFSET + n] == '\0')
         return a->un.sun_path;
     return NULL;
 }

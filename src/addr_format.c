@@ -77,12 +77,26 @@ size_t rsock__ipv6_to_text(const struct in6_addr *ip, char out[RSOCK__IPV6_TEXT]
     return n;
 }
 
-/* "%name" when this machine names the interface, else "%number".  An
- * all-digit interface name would read back as a number: use the number. */
+/* A name the parser reads back to its interface: printable ASCII without
+ * the grammar's own characters, and not all digits (that reads back as a
+ * number).  Others ("0", "é1", "a]b") are written as the index. */
+static bool scope_name_writable(const char *name)
+{
+    bool digits_only = true;
+    for (const char *p = name; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c <= ' ' || c >= 0x7f || strchr("%[]/:\\,", c))
+            return false;
+        digits_only = digits_only && c >= '0' && c <= '9';
+    }
+    return name[0] != '\0' && !digits_only;
+}
+
+/* "%name" when this machine names the interface writably, else "%number". */
 static void put_scope(sink *o, uint32_t scope)
 {
     char name[IF_NAMESIZE];
-    if (if_indextoname(scope, name) && strspn(name, "0123456789") < strlen(name)) {
+    if (if_indextoname(scope, name) && scope_name_writable(name)) {
         put(o, "%", 1);
         puts_(o, name);
     } else {
@@ -107,10 +121,26 @@ static void put_in6(sink *o, const struct sockaddr_in6 *in6)
     if (in6->sin6_scope_id)
         put_scope(o, in6->sin6_scope_id);
     putf(o, "]:%lu", ntohs(in6->sin6_port), 0);
+    if (in6->sin6_flowinfo)
+        putf(o, ",flowinfo=0x%lx", ntohl(in6->sin6_flowinfo), 0);
 }
 
-/* Unnamed "unix:", abstract "@name", absolute "/path", else "unix:path":
- * each reads back as the same address. */
+/* Printable ASCII as it is, any other byte (and '\\') as \xHH. */
+static void put_escaped(sink *o, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (rsock__unix_byte_plain(c))
+            put(o, p + i, 1);
+        else if (c == '\\')
+            put(o, "\\\\", 2);
+        else
+            putf(o, "\\x%02lx", c, 0);
+    }
+}
+
+/* Unnamed "unix:", abstract "@name", absolute "/path", else "unix:path",
+ * the name escaped: each reads back as the same address. */
 static void put_un(sink *o, const rsock_addr *a)
 {
     size_t room = a->len - offsetof(struct sockaddr_un, sun_path);
@@ -119,12 +149,28 @@ static void put_un(sink *o, const rsock_addr *a)
         puts_(o, "unix:");
     } else if (p[0] == '\0') {
         put(o, "@", 1);
-        put(o, p + 1, room - 1);
+        put_escaped(o, p + 1, room - 1);
     } else {
         if (p[0] != '/')
             puts_(o, "unix:");
-        put(o, p, strnlen(p, room));
+        put_escaped(o, p, strnlen(p, room));
     }
+}
+
+/* "packet:IFINDEX:0xPROTO", then the fields that are not zero:
+ * ",hatype=N,pkttype=N,addr=HH:HH:..." */
+static void put_ll(sink *o, const rsock_addr *a)
+{
+    const struct sockaddr_ll *ll = &a->ll;
+    putf(o, "packet:%lu:0x%04lx", (unsigned long)(unsigned)ll->sll_ifindex,
+         ntohs(ll->sll_protocol));
+    if (ll->sll_hatype)
+        putf(o, ",hatype=%lu", ll->sll_hatype, 0);
+    if (ll->sll_pkttype)
+        putf(o, ",pkttype=%lu", ll->sll_pkttype, 0);
+    const uint8_t *hw = (const uint8_t *)&a->ss + RSOCK__LL_ADDR_OFF;
+    for (size_t i = 0; i < ll->sll_halen; i++)
+        putf(o, i == 0 ? ",addr=%02lx" : ":%02lx", hw[i], 0);
 }
 
 static void put_any(sink *o, const rsock_addr *a)
@@ -134,10 +180,7 @@ static void put_any(sink *o, const rsock_addr *a)
     case AF_INET6: put_in6(o, &a->in6); break;
     case AF_UNIX: put_un(o, a); break;
     case AF_NETLINK: putf(o, "netlink:%lu:%lu", a->nl.nl_pid, a->nl.nl_groups); break;
-    case AF_PACKET:
-        putf(o, "packet:%lu:0x%04lx", (unsigned long)(unsigned)a->ll.sll_ifindex,
-             ntohs(a->ll.sll_protocol));
-        break;
+    case AF_PACKET: put_ll(o, a); break;
     }
 }
 

@@ -148,21 +148,32 @@ int rsock__port_from_text(const char *s, size_t n)
     return (int)v;
 }
 
-/* Characters Linux allows in an interface name (dev_valid_name). */
+static bool all_digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!is_digit(s[i]))
+            return false;
+    return n > 0;
+}
+
+/* Bytes Linux allows in an interface name (dev_valid_name), UTF-8 too. */
 static bool ifname_ok(const char *s, size_t n)
 {
     if (n == 0 || n >= IF_NAMESIZE)
         return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] <= ' ' || s[i] == '/' || s[i] == ':' || s[i] == '%' || s[i] == 0x7f)
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= ' ' || c == '/' || c == ':' || c == '%' || c == 0x7f)
             return false;
+    }
     return true;
 }
 
-/* A scope: an interface number, or a name this machine knows. */
+/* A scope: an interface number (all digits), or a name this machine knows
+ * ("0ab" is a name: Linux allows a leading digit). */
 static int scope_from_text(const char *s, size_t n, uint32_t *scope, const char **why)
 {
-    if (n > 0 && is_digit(s[0])) {
+    if (all_digits(s, n)) {
         if (rsock__u32_from_text(s, n, scope))
             return 0;
         *why = "bad scope";

@@ -1,10 +1,12 @@
 /* Address text in: rsock_addr_parse's grammar (see rsock.h), and name
  * resolution through rsock__getaddrinfo.  Which form a text is decided by
- * its shape alone, in this order: "unix:", "@", any '/', "netlink:",
- * "packet:", then host:port.  A typo never falls through to a Unix path. */
+ * its shape alone, in this order: "unix:", "@", "scheme://" (refused), any
+ * '/', "netlink:", "packet:", then host:port.  A typo never falls through
+ * to a Unix path. */
 #include "addr_priv.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,8 +33,9 @@ static int parse_unix(const parse_ctx *c, rsock_addr *a, const char *path, bool 
         a->len = offsetof(struct sockaddr_un, sun_path);
         return 0;
     }
+    bool abstract = abstract_ok && path[0] == '@';
     const char *why = "";
-    int rc = rsock__set_un(a, path, abstract_ok, &why);
+    int rc = rsock__unix_from_text(a, path + abstract, abstract, &why);
     return rc < 0 ? bad(c, -rc, why) : 0;
 }
 
@@ -68,17 +71,91 @@ static bool ethertype(const char *s, uint32_t *out)
     return true;
 }
 
+/* ",key=" at *s: step over it. */
+static bool take_key(const char **s, const char *key)
+{
+    size_t n = strlen(key);
+    if (strncmp(*s, key, n) != 0)
+        return false;
+    *s += n;
+    return true;
+}
+
+/* A decimal up to the next ',' or the end, at most max. */
+static bool take_number(const char **s, uint32_t max, uint32_t *out)
+{
+    size_t n = strcspn(*s, ",");
+    if (!rsock__u32_from_text(*s, n, out) || *out > max)
+        return false;
+    *s += n;
+    return true;
+}
+
+/* "HH:HH:..." to the end: the hardware address, its length in sll_halen. */
+static bool take_hwaddr(const char *s, rsock_addr *a)
+{
+    uint8_t *hw = (uint8_t *)&a->ss + RSOCK__LL_ADDR_OFF;
+    size_t n = 0;
+    for (;; s += 3) {
+        unsigned v;
+        if (n == RSOCK__LL_ADDR_MAX || strspn(s, "0123456789abcdefABCDEF") < 2 ||
+            sscanf(s, "%2x", &v) != 1)
+            return false;
+        hw[n++] = (uint8_t)v;
+        if (s[2] == '\0')
+            break;
+        if (s[2] != ':')
+            return false;
+    }
+    a->ll.sll_halen = (unsigned char)n;
+    if (RSOCK__LL_ADDR_OFF + n > a->len)
+        a->len = (socklen_t)(RSOCK__LL_ADDR_OFF + n);
+    return true;
+}
+
+/* The fields after "IFINDEX:PROTO", each optional, in this order:
+ * ",hatype=N,pkttype=N,addr=HH:HH:...". */
+static bool packet_fields(const char *s, rsock_addr *a)
+{
+    uint32_t v;
+    if (take_key(&s, ",hatype=")) {
+        if (!take_number(&s, 0xffff, &v))
+            return false;
+        a->ll.sll_hatype = (unsigned short)v;
+    }
+    if (take_key(&s, ",pkttype=")) {
+        if (!take_number(&s, 0xff, &v))
+            return false;
+        a->ll.sll_pkttype = (unsigned char)v;
+    }
+    if (take_key(&s, ",addr="))
+        return take_hwaddr(s, a);
+    return *s == '\0';
+}
+
 static int parse_packet(const parse_ctx *c, rsock_addr *a, const char *s)
 {
-    const char *colon = strchr(s, ':');
+    char head[32]; /* "IFINDEX:PROTO", cut at the first ',' */
+    size_t n = strcspn(s, ",");
+    const char *colon = memchr(s, ':', n);
     uint32_t ifindex, proto;
-    if (!colon || !rsock__u32_from_text(s, (size_t)(colon - s), &ifindex) ||
-        !ethertype(colon + 1, &proto))
-        return bad(c, EINVAL, "bad packet address (want packet:IFINDEX:PROTO)");
-    a->ll.sll_family = AF_PACKET;
-    a->ll.sll_ifindex = (int)ifindex;
-    a->ll.sll_protocol = htons((uint16_t)proto);
-    a->len = sizeof a->ll;
+    bool ok = n < sizeof head && colon;
+    if (ok) {
+        memcpy(head, s, n);
+        head[n] = '\0';
+        ok = rsock__u32_from_text(s, (size_t)(colon - s), &ifindex) &&
+             ethertype(head + (colon - s) + 1, &proto);
+    }
+    if (ok) {
+        a->ll.sll_family = AF_PACKET;
+        a->ll.sll_ifindex = (int)ifindex;
+        a->ll.sll_protocol = htons((uint16_t)proto);
+        a->len = sizeof a->ll;
+        ok = packet_fields(s + n, a);
+    }
+    if (!ok)
+        return bad(c, EINVAL, "bad packet address (want packet:IFINDEX:PROTO, then optional "
+                              ",hatype=N,pkttype=N,addr=HH:HH:...)");
     return 0;
 }
 
@@ -190,15 +267,30 @@ static int parse_host(const parse_ctx *c, rsock_addr *a, const char *host, size_
     return resolve(c, a, host, n, port);
 }
 
-static int parse_port(const parse_ctx *c, const char *s)
+static int parse_port(const parse_ctx *c, const char *s, size_t n)
 {
-    if (*s == '\0')
+    if (n == 0)
         return bad(c, EINVAL, "missing port");
-    int port = rsock__port_from_text(s, strlen(s));
+    int port = rsock__port_from_text(s, n);
     return port < 0 ? bad(c, EINVAL, "bad port (want 0..65535)") : port;
 }
 
-/* "[v6%scope]:port" */
+/* ",flowinfo=0xHEX" after an IPv6 port: sin6_flowinfo (flow label and
+ * traffic class), 1 to 8 hex digits.  An empty s is 0. */
+static int parse_flowinfo(const parse_ctx *c, const char *s, uint32_t *out)
+{
+    *out = 0;
+    if (*s == '\0')
+        return 0;
+    size_t n = strlen(s);
+    if (!take_key(&s, ",flowinfo=0x") || n - 12 < 1 || n - 12 > 8 ||
+        strspn(s, "0123456789abcdefABCDEF") != n - 12)
+        return bad(c, EINVAL, "bad flowinfo (want [IPv6]:port,flowinfo=0xHEX)");
+    *out = (uint32_t)strtoul(s, NULL, 16);
+    return 0;
+}
+
+/* "[v6%scope]:port", then an optional ",flowinfo=0xHEX" */
 static int parse_bracketed(const parse_ctx *c, rsock_addr *a, const char *t)
 {
     const char *close = strchr(t, ']');
@@ -206,12 +298,21 @@ static int parse_bracketed(const parse_ctx *c, rsock_addr *a, const char *t)
         return bad(c, EINVAL, "missing ']'");
     if (close[1] != ':')
         return bad(c, EINVAL, close[1] ? "junk after ']'" : "missing port");
-    int port = parse_port(c, close + 2);
+    const char *port_text = close + 2;
+    size_t port_len = strcspn(port_text, ",");
+    int port = parse_port(c, port_text, port_len);
     if (port < 0)
         return port;
+    uint32_t flowinfo;
+    int rc = parse_flowinfo(c, port_text + port_len, &flowinfo);
+    if (rc < 0)
+        return rc;
     const char *why = "";
-    int rc = rsock__in6_from_text(a, t + 1, (size_t)(close - t - 1), port, &why);
-    return rc < 0 ? bad(c, -rc, why) : 0;
+    rc = rsock__in6_from_text(a, t + 1, (size_t)(close - t - 1), port, &why);
+    if (rc < 0)
+        return bad(c, -rc, why);
+    a->in6.sin6_flowinfo = htonl(flowinfo);
+    return 0;
 }
 
 static int parse_inet(const parse_ctx *c, rsock_addr *a, const char *t)
@@ -221,10 +322,22 @@ static int parse_inet(const parse_ctx *c, rsock_addr *a, const char *t)
     const char *colon = strrchr(t, ':');
     if (!colon)
         return bad(c, EINVAL, "missing port");
-    int port = parse_port(c, colon + 1);
+    int port = parse_port(c, colon + 1, strlen(colon + 1));
     if (port < 0)
         return port;
     return parse_host(c, a, t, (size_t)(colon - t), port);
+}
+
+/* "scheme://..." (RFC 3986: a letter, then letters, digits, '+', '-', '.'):
+ * a URL, which would otherwise be taken for a Unix path by its '/'. */
+static bool looks_like_url(const char *t)
+{
+    static const char scheme_chars[] = "abcdefghijklmnopqrstuvwxyz"
+                                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.";
+    if (!((t[0] >= 'a' && t[0] <= 'z') || (t[0] >= 'A' && t[0] <= 'Z')))
+        return false;
+    size_t n = strspn(t, scheme_chars);
+    return strncmp(t + n, "://", 3) == 0;
 }
 
 static int parse_any(const parse_ctx *c, rsock_addr *a)
@@ -236,6 +349,10 @@ static int parse_any(const parse_ctx *c, rsock_addr *a)
         return parse_unix(c, a, t + 5, false);
     if (t[0] == '@')
         return parse_unix(c, a, t, true);
+    if (looks_like_url(t))
+        return bad(c, EINVAL, "a URL, not an address: rsock's address text is host:port, "
+                              "[IPv6]:port, /path or unix:path, @abstract, "
+                              "netlink:PID:GROUPS or packet:IFINDEX:PROTO");
     if (strchr(t, '/'))
         return parse_unix(c, a, t, false);
     if (starts_with(t, "netlink:"))

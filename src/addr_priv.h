@@ -38,6 +38,28 @@ int rsock__in6_from_text(rsock_addr *a, const char *s, size_t n, int port, const
  * the reason in *why. */
 int rsock__set_un(rsock_addr *a, const char *path, bool abstract_ok, const char **why);
 
+/* A Unix name from its text (addr_unix.c): escapes \xHH and \\ decoded;
+ * with abstract, the name after the '@' (at most UNIX_MAX_PATH - 1 bytes),
+ * else a path of 1 to UNIX_MAX_PATH bytes without NUL.  0, or -EINVAL /
+ * -ENAMETOOLONG with the reason in *why. */
+int rsock__unix_from_text(rsock_addr *a, const char *text, bool abstract, const char **why);
+
+/* Unix name bytes written as they are; any other is written \xHH. */
+static inline bool rsock__unix_byte_plain(unsigned char c)
+{
+    return c > ' ' && c < 0x7f && c != '\\';
+}
+
+/* Where an AF_PACKET address's hardware address starts, and how many bytes
+ * an rsock_addr holds there (sll_addr is declared 8 bytes; the kernel
+ * reports longer ones, e.g. InfiniBand's 20, in the bytes after it). */
+#define RSOCK__LL_ADDR_OFF offsetof(struct sockaddr_ll, sll_addr)
+#define RSOCK__LL_ADDR_MAX (sizeof(struct sockaddr_storage) - RSOCK__LL_ADDR_OFF)
+
+/* The same address as far as the kernel can tell: the fields each family's
+ * text carries (addr.c).  Both must be valid. */
+bool rsock__addr_same(const rsock_addr *a, const rsock_addr *b);
+
 /* RFC 5952 text of an IPv6 address (no scope) into out; its length. */
 size_t rsock__ipv6_to_text(const struct in6_addr *ip, char out[RSOCK__IPV6_TEXT]);
 

@@ -2,7 +2,7 @@
  * of the address contract.  Names are resolved only inside the sandbox
  * (tests/sandbox.h) or for "localhost": no query ever leaves the machine. */
 #include "check.h"
-#include "internal.h"
+#include "addr_priv.h"
 #include "sandbox.h"
 
 #include <errno.h>
@@ -177,7 +177,8 @@ static void test_in6_refused(void)
     CHECK_ERR(rsock_addr_in6(&a, ":::", 80), EINVAL, "rsock_addr_in6 \":::\" 80: bad IPv6 address");
     CHECK_ERR(rsock_addr_in6(&a, "fe80::1%", 80), EINVAL, "bad scope");
     CHECK_ERR(rsock_addr_in6(&a, "fe80::1%a/b", 80), EINVAL, "bad scope");
-    CHECK_ERR(rsock_addr_in6(&a, "fe80::1%1x", 80), EINVAL, "bad scope");
+    /* A scope that is not all digits is a name, even with a leading digit. */
+    CHECK_ERR(rsock_addr_in6(&a, "fe80::1%1x", 80), ENODEV, "unknown scope interface");
     CHECK_ERR(rsock_addr_in6(&a, "fe80::1%99999999999", 80), EINVAL, "bad scope");
     CHECK_ERR(rsock_addr_in6(&a, "fe80::1%averyveryverylongname", 80), EINVAL, "bad scope");
     CHECK_ERR(rsock_addr_in6(&a, "fe80::1%nosuchif0", 80), ENODEV, "unknown scope interface");
@@ -390,11 +391,11 @@ static void test_parse_refused_other(void)
     char long_path[UNIX_MAX_PATH + 8];
     memset(long_path, 'x', sizeof long_path);
     long_path[0] = '/';
-    long_path[UNIX_MAX_PATH] = '\0'; /* 108 bytes */
+    long_path[UNIX_MAX_PATH + 1] = '\0'; /* 109 bytes (108 fill sun_path) */
     REFUSE(long_path, ENAMETOOLONG, "Unix path too long");
     memset(long_path, 'x', sizeof long_path);
     memcpy(long_path, "unix:", 5);
-    long_path[UNIX_MAX_PATH + 5] = '\0'; /* "unix:" + 108 bytes */
+    long_path[UNIX_MAX_PATH + 6] = '\0'; /* "unix:" + 109 bytes */
     REFUSE(long_path, ENAMETOOLONG, "Unix path too long");
     memset(long_path, 'x', sizeof long_path);
     long_path[0] = '@';
@@ -460,7 +461,9 @@ static void test_valid_family(void)
     CHECK(!rsock_addr_valid(&a));
     CHECK_EQ(rsock_addr_un(&a, "/x"), 0);
     CHECK(rsock_addr_valid(&a));
-    a.len = sizeof(struct sockaddr_un) + 1;
+    a.len = sizeof(struct sockaddr_un) + 1; /* the kernel's for a full sun_path */
+    CHECK(rsock_addr_valid(&a));
+    a.len = sizeof(struct sockaddr_un) + 2;
     CHECK(!rsock_addr_valid(&a));
     a.len = SUN_OFF - 1;
     CHECK(!rsock_addr_valid(&a));
@@ -569,6 +572,174 @@ static void test_format_refused(void)
     CHECK(rsock_addr_format(&a, NULL, 0) < RSOCK_ADDRSTRLEN);
 }
 
+/* ---- parse(format(a)) == a for the addresses that once did not ---- */
+
+/* a formats as want, and want parses back to the same address. */
+static void check_round(const rsock_addr *a, const char *want)
+{
+    CHECK_STR(fmt(a), want);
+    rsock_addr b;
+    CHECK_EQ(rsock__addr_parse_numeric(&b, want), 0);
+    CHECK(rsock__addr_same(a, &b));
+}
+
+static void set_un_bytes(rsock_addr *a, const char *bytes, size_t n)
+{
+    memset(a, 0, sizeof *a);
+    a->un.sun_family = AF_UNIX;
+    memcpy(a->un.sun_path, bytes, n);
+    a->len = (socklen_t)(SUN_OFF + n);
+}
+
+/* A path filling sun_path without its NUL, as the kernel binds it. */
+static void test_round_unix_full(void)
+{
+    char path[UNIX_MAX_PATH + 1], want[UNIX_MAX_PATH + 8];
+    memset(path, 'p', sizeof path);
+    path[0] = '/';
+    path[UNIX_MAX_PATH] = '\0';
+    rsock_addr a, b;
+    set_un_bytes(&a, path, UNIX_MAX_PATH);
+    check_round(&a, path);
+    CHECK_EQ(rsock__addr_parse_numeric(&b, path), 0);
+    CHECK_EQ(b.len, sizeof(struct sockaddr_un));
+    CHECK_STR(rsock_addr_path(&b), path);
+    path[0] = 'r';
+    set_un_bytes(&a, path, UNIX_MAX_PATH);
+    snprintf(want, sizeof want, "unix:%s", path);
+    check_round(&a, want);
+    /* The kernel's own name for such a socket reads back. */
+    char dir[256];
+    REQUIRE(check_tmpdir(dir));
+    memset(path, 'k', sizeof path);
+    memcpy(path, dir, strlen(dir));
+    path[strlen(dir)] = '/';
+    path[UNIX_MAX_PATH] = '\0';
+    set_un_bytes(&a, path, UNIX_MAX_PATH);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    CHECK_EQ(bind(fd, &a.sa, a.len), 0);
+    b.len = sizeof b.ss;
+    CHECK_EQ(getsockname(fd, &b.sa, &b.len), 0);
+    close(fd);
+    CHECK_EQ(unlink(path), 0);
+    rmdir(dir);
+    check_round(&b, path);
+}
+
+/* Bytes that are not printable ASCII, and the backslash, are escaped:
+ * an abstract name with NUL bytes reads back, and no name can forge a
+ * line or a terminal escape where the text is logged. */
+static void test_round_unix_escapes(void)
+{
+    rsock_addr a;
+    set_un_bytes(&a, "\0a\0b\n\\", 6);
+    check_round(&a, "@a\\x00b\\x0a\\\\");
+    set_un_bytes(&a, "\0", 1);
+    check_round(&a, "@");
+    CHECK_EQ(rsock_addr_un(&a, "/tmp/a b\x1b[1m\xc3\xa9\\"), 0);
+    check_round(&a, "/tmp/a\\x20b\\x1b[1m\\xc3\\xa9\\\\");
+    CHECK_EQ(rsock_addr_un(&a, "rel\r\nFAKE LOG LINE"), 0);
+    check_round(&a, "unix:rel\\x0d\\x0aFAKE\\x20LOG\\x20LINE");
+    /* Raw bytes still read as themselves, and escapes in any case. */
+    ROUND("/tmp/a b", "/tmp/a\\x20b");
+    ROUND("@\\x2A\\x2a", "@**");
+    ROUND("unix:\\\\", "unix:\\\\");
+    /* Every byte of an abstract name may be escaped: 107 of them fit. */
+    char text[4 * UNIX_MAX_PATH + 8] = "@";
+    for (int i = 0; i < UNIX_MAX_PATH - 1; i++)
+        strcat(text, "\\x00");
+    ROUND(text, text);
+    strcat(text, "\\x00");
+    REFUSE(text, ENAMETOOLONG, "abstract name too long");
+    REFUSE("/tmp/a\\q", EINVAL, "bad escape (write \\xHH, or \\\\ for a backslash)");
+    REFUSE("/tmp/a\\x4", EINVAL, "bad escape");
+    REFUSE("/tmp/a\\xg0", EINVAL, "bad escape");
+    REFUSE("@\\", EINVAL, "bad escape");
+    REFUSE("unix:a\\", EINVAL, "bad escape");
+    REFUSE("/tmp/\\x00a", EINVAL, "NUL byte in Unix path");
+    REFUSE("unix:\\x00", EINVAL, "NUL byte in Unix path");
+}
+
+/* sin6_flowinfo (flow label and traffic class) is written after the port. */
+static void test_round_flowinfo(void)
+{
+    rsock_addr a;
+    CHECK_EQ(rsock_addr_in6(&a, "2001:db8::1", 443), 0);
+    a.in6.sin6_flowinfo = htonl(0x12345);
+    check_round(&a, "[2001:db8::1]:443,flowinfo=0x12345");
+    CHECK_EQ(rsock_addr_in6(&a, "fe80::1%4000000000", 1), 0);
+    a.in6.sin6_flowinfo = htonl(0xffffffff);
+    check_round(&a, "[fe80::1%4000000000]:1,flowinfo=0xffffffff");
+    ROUND("[::1]:80,flowinfo=0xABC", "[::1]:80,flowinfo=0xabc");
+    ROUND("[::1]:80,flowinfo=0x00000000", "[::1]:80");
+    static const char *bad[] = {"[::1]:80,flowinfo=",       "[::1]:80,flowinfo=0x",
+                                "[::1]:80,flowinfo=0x123456789", "[::1]:80,flowinfo=12",
+                                "[::1]:80,",                "[::1]:80,x=1",
+                                "[::1]:80,flowinfo=0x1,",   "[::1]:80,flowinfo=0x-1",
+                                "[::1]:80,flowinfo=0x 1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        REFUSE(bad[i], EINVAL, "bad flowinfo (want [IPv6]:port,flowinfo=0xHEX)");
+    REFUSE("::1:80,flowinfo=0x1", EINVAL, "bad port");
+    REFUSE("[::1]:,flowinfo=0x1", EINVAL, "missing port");
+}
+
+/* An AF_PACKET address's other fields follow the protocol. */
+static void test_round_packet(void)
+{
+    ROUND("packet:2:0x0800,hatype=1,pkttype=4,addr=00:11:22:aa:BB:cc",
+          "packet:2:0x0800,hatype=1,pkttype=4,addr=00:11:22:aa:bb:cc");
+    ROUND("packet:2:0x0800,addr=01", "packet:2:0x0800,addr=01");
+    ROUND("packet:2:0x0800,pkttype=0", "packet:2:0x0800");
+    ROUND("packet:2:0x0800,hatype=65535", "packet:2:0x0800,hatype=65535");
+    /* A hardware address longer than sll_addr (InfiniBand's 20 bytes). */
+    rsock_addr a;
+    CHECK_EQ(rsock__addr_parse_numeric(&a, "packet:5:0x86dd,hatype=32"), 0);
+    uint8_t *hw = (uint8_t *)&a.ss + offsetof(struct sockaddr_ll, sll_addr);
+    for (int i = 0; i < 20; i++)
+        hw[i] = (uint8_t)(0xa0 + i);
+    a.ll.sll_halen = 20;
+    a.len = offsetof(struct sockaddr_ll, sll_addr) + 20;
+    check_round(&a, "packet:5:0x86dd,hatype=32,addr=a0:a1:a2:a3:a4:a5:a6:a7:a8:a9:aa:ab:ac:"
+                    "ad:ae:af:b0:b1:b2:b3");
+    /* A hardware address longer than the length holds is no address. */
+    a.len--;
+    CHECK(!rsock_addr_valid(&a));
+    CHECK_ERR(rsock_addr_format(&a, text_, sizeof text_), EINVAL, "invalid address");
+    static const char *bad[] = {"packet:2:0x0800,hatype=65536", "packet:2:0x0800,pkttype=256",
+                                "packet:2:0x0800,addr=",        "packet:2:0x0800,addr=1",
+                                "packet:2:0x0800,addr=001",     "packet:2:0x0800,addr=00:",
+                                "packet:2:0x0800,addr=0g",      "packet:2:0x0800,pkttype=1,hatype=1",
+                                "packet:2:0x0800,foo=1",        "packet:2:0x0800,",
+                                "packet:2:0x0800,hatype=",      "packet:2:0x0800,addr=00-11"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        REFUSE(bad[i], EINVAL, "bad packet address");
+    char text[512] = "packet:1:1,addr=00";
+    for (size_t i = 1; i < RSOCK__LL_ADDR_MAX; i++)
+        strcat(text, ":00");
+    CHECK_EQ(rsock__addr_parse_numeric(&a, text), 0);
+    CHECK_EQ(a.ll.sll_halen, RSOCK__LL_ADDR_MAX);
+    CHECK_EQ(a.len, sizeof a.ss);
+    strcat(text, ":00");
+    REFUSE(text, EINVAL, "bad packet address");
+}
+
+/* Text that looks like a URL is refused, not taken as a Unix path. */
+static void test_url_refused(void)
+{
+    static const char *urls[] = {"http://example.com:80", "https://[::1]:443/", "tcp://127.0.0.1:80",
+                                 "svn+ssh://h/x",         "HTTP://X:1",         "file:///tmp/x.sock",
+                                 "x://"};
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++)
+        REFUSE(urls[i], EINVAL,
+               "a URL, not an address: rsock's address text is host:port, [IPv6]:port, /path or "
+               "unix:path, @abstract, netlink:PID:GROUPS or packet:IFINDEX:PROTO");
+    ROUND("unix:///tmp/x.sock", "///tmp/x.sock");
+    ROUND("./http://x", "unix:./http://x");
+    ROUND("@http://x", "@http://x");
+    ROUND("1http://x", "unix:1http://x");
+}
+
 /* ---- what the kernel reports matches what we build ---- */
 
 static void check_kernel_name(int family, const char *text)
@@ -604,6 +775,57 @@ static void test_kernel_names(void)
     check_kernel_name(AF_INET, "127.0.0.1:0");
     check_kernel_name(AF_INET6, "[::1]:0");
     rmdir(dir);
+}
+
+/* Interface names the parser once refused: lo renamed (down, in the
+ * sandbox's own network namespace) to each, formatted, read back. */
+static bool rename_if(const char *from, const char *to)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.ifr_name, sizeof r.ifr_name, "%s", from);
+    bool ok = fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &r) == 0;
+    r.ifr_flags &= ~IFF_UP;
+    ok = ok && ioctl(fd, SIOCSIFFLAGS, &r) == 0;
+    snprintf(r.ifr_newname, sizeof r.ifr_newname, "%s", to);
+    ok = ok && ioctl(fd, SIOCSIFNAME, &r) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static void scope_names(void)
+{
+    unsigned index = if_nametoindex("lo");
+    REQUIRE(index > 0);
+    char by_number[64];
+    snprintf(by_number, sizeof by_number, "[fe80::1%%%u]:80", index);
+    static const struct { const char *name; bool by_name; } rows[] = {
+        {"0ab", true}, {"\xc3\xa9" "1", false}, {"a]b", false}, {"12", false}, {"a,b", false},
+        {"eth-0.1_x", true},
+    };
+    const char *now = "lo";
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        REQUIRE(rename_if(now, rows[i].name));
+        now = rows[i].name;
+        rsock_addr a;
+        CHECK_EQ(rsock_addr_in6(&a, "fe80::1", 80), 0);
+        a.in6.sin6_scope_id = index;
+        char want[64];
+        snprintf(want, sizeof want, "[fe80::1%%%s]:80", now);
+        check_round(&a, rows[i].by_name ? want : by_number);
+    }
+    /* A name with a leading digit or UTF-8 bytes parses as the name. */
+    rsock_addr a;
+    CHECK_EQ(rsock_addr_in6(&a, "fe80::1%eth-0.1_x", 80), 0);
+    CHECK_EQ(a.in6.sin6_scope_id, index);
+    REQUIRE(rename_if(now, "0ab"));
+    CHECK_EQ(rsock_addr_in6(&a, "fe80::1%0ab", 80), 0);
+    CHECK_EQ(a.in6.sin6_scope_id, index);
+    REQUIRE(rename_if("0ab", "\xc3\xa9" "1"));
+    CHECK_EQ(rsock__addr_parse_numeric(&a, "[fe80::1%\xc3\xa9" "1]:80"), 0);
+    CHECK_EQ(a.in6.sin6_scope_id, index);
 }
 
 /* ---- resolution, inside the sandbox: no query leaves the machine ---- */
@@ -681,6 +903,12 @@ int main(void)
     RUN(test_format_short);
     RUN(test_format_refused);
     RUN(test_kernel_names);
+    RUN(test_round_unix_full);
+    RUN(test_round_unix_escapes);
+    RUN(test_round_flowinfo);
+    RUN(test_round_packet);
+    RUN(test_url_refused);
+    CHECK_SANDBOXED(scope_names);
     CHECK_SANDBOXED(resolve_names);
     CHECK_SANDBOXED(refuse_with_resolver);
     CHECK_SANDBOXED(resolve_try_again);
