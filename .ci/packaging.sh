@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Debian packages and the ABI: build librsock0, librsock-dev and rsock-proxy
+# with dpkg-buildpackage (no tests: CI ran them), lintian with no error,
+# install them, build and run a program against the installed -dev package
+# (pkg-config and find_package), then compare the library's ABI with the
+# last release's (abi/librsock.abi, abidiff).  Symbols that are new since
+# debian/librsock0.symbols are listed (not an error: regenerate the file
+# with `bash .ci/packaging.sh --update-symbols`); lost ones fail the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y -qq --no-install-recommends debhelper dpkg-dev fakeroot lintian \
+  abigail-tools pkg-config cmake >/dev/null
+
+version=$(dpkg-parsechangelog -S Version)
+project=$(sed -n 's/^project(rsock VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
+[ "$version" = "$project" ] || { echo "debian/changelog says $version, CMakeLists.txt $project"; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+src=$work/rsock-$version
+mkdir "$src"
+git ls-files -z | xargs -0 cp --parents -t "$src" # the tracked files, as they are here
+start=$SECONDS
+(cd "$src" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1) ||
+  { tail -40 "$work/build.log"; echo "dpkg-buildpackage failed"; exit 1; }
+echo "packages built in $((SECONDS - start)) s: $(cd "$work" && ls ./*.deb | grep -v dbgsym | tr '\n' ' ')"
+
+new=$(sed -n 's/^+ \(rsock_[^ ]*\) .*/\1/p' "$work/build.log")
+if [ -n "$new" ]; then
+  echo "NOTE: symbols new since debian/librsock0.symbols (add them: bash .ci/packaging.sh --update-symbols):"
+  sed 's/^/  /' <<<"$new"
+fi
+if [ "${1:-}" = --update-symbols ]; then
+  (cd "$src" && dpkg-gensymbols -v"$version" -plibrsock0 -Pdebian/librsock0 -O"$OLDPWD/debian/librsock0.symbols" >/dev/null)
+  echo "debian/librsock0.symbols: $(grep -c '^ ' debian/librsock0.symbols) symbols"
+fi
+
+lint_rc=0
+lint=$(lintian --fail-on error "$work"/rsock_"$version"_*.changes 2>&1) || lint_rc=$?
+grep -v '^running with root' <<<"$lint" || true
+[ "$lint_rc" = 0 ] || { echo "lintian reports errors"; exit 1; }
+echo "lintian: no errors"
+
+debs=("$work"/librsock0_*.deb "$work"/librsock-dev_*.deb "$work"/rsock-proxy_*.deb)
+apt-get install -y -qq --no-install-recommends "${debs[@]}" >/dev/null
+trap 'apt-get purge -y -qq librsock0 librsock-dev rsock-proxy >/dev/null; rm -rf "$work"' EXIT
+mkdir "$work/use"
+cp examples/readme-echo.c "$work/use/prog.c"
+(cd "$work/use" && cc -Wall -Wextra -Werror prog.c $(pkg-config --cflags --libs rsock) -o prog)
+"$work/use/prog" | grep -q '^echoed: hello, rsock$'
+printf 'cmake_minimum_required(VERSION 3.16)\nproject(use C)\nfind_package(rsock 0.2 REQUIRED)\n%s\n%s\n' \
+  'add_executable(prog prog.c)' 'target_link_libraries(prog PRIVATE rsock::rsock)' >"$work/use/CMakeLists.txt"
+cmake -S "$work/use" -B "$work/use/build" >/dev/null && cmake --build "$work/use/build" >/dev/null
+"$work/use/build/prog" | grep -q '^echoed: hello, rsock$'
+rsock-proxy --version >/dev/null
+man -w rsock_socket >/dev/null
+echo "installed packages: a program built with pkg-config and with find_package(rsock 0.2) runs; rsock-proxy and man pages are there"
+
+bash .ci/abi-check.sh "$(ls /usr/lib/*/librsock.so.0.* | head -n1)"
