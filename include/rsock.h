@@ -417,6 +417,12 @@ typedef struct rsock_fiber rsock_fiber;
 /* Now, in milliseconds on the monotonic clock: the clock of deadlines. */
 RSOCK_API int64_t rsock_now(void);
 
+/* The deadline `ms` milliseconds from now, for every call that takes a
+ * deadline: rsock_read(s, buf, n, rsock_after(5000)).  A negative `ms` is
+ * -1 (no deadline); 0 is now (do not wait); saturates instead of
+ * overflowing.  Never fails. */
+RSOCK_API int64_t rsock_after(int64_t ms);
+
 /* fd-io-in / fd-io-out: wait until `s` is readable / writable (or has an
  * error or hang-up to report), parking only the calling fiber; outside a
  * fiber, runs this thread's loop until then.  Returns 0 when ready.
@@ -465,8 +471,114 @@ RSOCK_API int rsock_set_stack_size(size_t bytes);
 RSOCK_API int rsock_set_busy_poll(int64_t usec);
 
 /* Wake fiber `f` if it is parked (waiting, sleeping or joining): its wait
- * returns -ECANCELED.  Errors: -EINVAL (NULL or finished). */
+ * returns -ECANCELED; if it is running or ready, its next wait does.
+ * One-shot (a group's cancel is sticky: rsock_group_cancel).  Errors:
+ * -EINVAL (NULL, finished, or a fiber of another thread: only a fiber's
+ * own thread may cancel or join it). */
 RSOCK_API int rsock_cancel(rsock_fiber *f);
+
+/* ======================================================================
+ * Fiber groups: structured concurrency
+ * ====================================================================== */
+
+/* A set of fibers of one thread that is cancelled and waited for as one
+ * (libdill's bundles, Python's TaskGroup). */
+typedef struct rsock_group rsock_group;
+
+/* A new, empty group of this thread.  Errors: -EINVAL (NULL out),
+ * -ENOMEM. */
+RSOCK_API int rsock_group_new(rsock_group **out);
+
+/* Start fn(arg) as a member of `g` (a fiber of this thread, freed when it
+ * returns; not joinable).  A member spawned after rsock_group_cancel
+ * starts cancelled.  Errors: -EINVAL (NULL, a group of another thread),
+ * -ENOMEM. */
+RSOCK_API int rsock_group_spawn(rsock_group *g, void (*fn)(void *), void *arg);
+
+/* Wait until no member of `g` is left: 0 (at once for an empty group).
+ * Errors: -ETIMEDOUT (deadline passed; 0 with members running),
+ * -EDEADLK (called by a member of `g`), -ECANCELED (the caller's own group
+ * was cancelled), -EBUSY (another fiber waits on `g`), -EINVAL. */
+RSOCK_API int rsock_group_wait(rsock_group *g, int64_t deadline);
+
+/* Cancel every member, sticky: each wait of a member (socket waits,
+ * sleep, join, channels, the stream helpers, group waits), the one it is
+ * parked in and every later one, returns -ECANCELED at once until the
+ * member returns.  Returns 0.  Errors: -EINVAL (NULL, another thread's). */
+RSOCK_API int rsock_group_cancel(rsock_group *g);
+
+/* Cancel, wait for every member to return, and free `g`: 0; NULL is 0.
+ * Errors: -EDEADLK (called by a member of `g`), -EINVAL. */
+RSOCK_API int rsock_group_close(rsock_group *g);
+
+/* Members still running (0 for NULL). */
+RSOCK_API size_t rsock_group_count(const rsock_group *g);
+
+/* ======================================================================
+ * Channels: messages between fibers of this thread or any other
+ * ====================================================================== */
+
+typedef struct rsock_chan rsock_chan;
+
+/* A channel of messages of `elem_size` bytes (0: signals, no payload)
+ * holding up to `capacity` messages (0: rendezvous, a send returns once a
+ * receiver has the message).  Errors: -EINVAL (NULL out, elem_size over
+ * 1 MiB or a ring too large), -ENOMEM. */
+RSOCK_API int rsock_chan_new(size_t elem_size, size_t capacity, rsock_chan **out);
+
+/* Send a copy of elem_size bytes at `elem` (NULL allowed for signals),
+ * waiting for room or a receiver: 0.  Messages arrive in the order sent.
+ * Errors: -EPIPE (the channel is done, also when it becomes done while
+ * waiting), -ETIMEDOUT (nothing sent), -ECANCELED, -EINVAL. */
+RSOCK_API int rsock_chan_send(rsock_chan *c, const void *elem, int64_t deadline);
+
+/* Receive the oldest message into `elem`, waiting for one: 0.  Errors:
+ * -EPIPE (done and empty: the messages queued before rsock_chan_done are
+ * delivered first), -ETIMEDOUT (nothing taken), -ECANCELED, -EINVAL. */
+RSOCK_API int rsock_chan_recv(rsock_chan *c, void *elem, int64_t deadline);
+
+/* No more sends: later sends and parked senders get -EPIPE; receivers get
+ * what is queued, then -EPIPE.  Returns 0.  Errors: -EINVAL (NULL). */
+RSOCK_API int rsock_chan_done(rsock_chan *c);
+
+/* Free a channel no fiber is parked on: 0; NULL is 0.  Errors: -EBUSY (a
+ * fiber is parked on it; nothing freed). */
+RSOCK_API int rsock_chan_free(rsock_chan *c);
+
+enum { RSOCK_CHAN_SEND = 1, RSOCK_CHAN_RECV = 2 };
+typedef struct {
+    rsock_chan *chan;
+    int op;     /* RSOCK_CHAN_SEND or RSOCK_CHAN_RECV */
+    void *elem; /* the message to send, or where to receive */
+} rsock_chan_clause;
+
+/* Do the first of `n` clauses that can proceed (the lowest index when
+ * several can), else park until one can: returns that clause's index.
+ * Errors: -EPIPE (the clause chosen is on a done channel), -ETIMEDOUT
+ * (none done), -ECANCELED, -EINVAL (NULL, n 0, a bad op, a NULL elem
+ * where messages have bytes), -ENOMEM. */
+RSOCK_API int rsock_chan_choose(rsock_chan_clause *cl, size_t n, int64_t deadline);
+
+/* ======================================================================
+ * Threads and blocking work
+ * ====================================================================== */
+
+/* Make this thread's loop the one that waits on `s` (a device handed over
+ * by another thread, which must have stopped using it): 0.  Errors:
+ * -EBUSY (a fiber of another thread is parked on `s`), -EINVAL (NULL),
+ * -EBADF (closed), the kernel's (epoll_ctl). */
+RSOCK_API int rsock_attach(rsock_t *s);
+
+/* Run fn(arg) on a pooled helper thread (for calls that block: file I/O,
+ * a library without a non-blocking form) and park the calling fiber until
+ * it returns; this thread's other fibers run meanwhile.  Returns 0 once
+ * fn has returned (a cancel while it runs is not honoured: `arg` must
+ * outlive the call).  The pool holds at most RSOCK_OFFLOAD_THREADS threads,
+ * reused, ended when idle and at exit.  Errors: -EINVAL (NULL fn),
+ * -ECANCELED (cancelled before fn started: fn does not run), -ENOMEM /
+ * -EAGAIN (no helper thread could be made). */
+#define RSOCK_OFFLOAD_THREADS 8
+RSOCK_API int rsock_offload(void (*fn)(void *), void *arg);
 
 /* ======================================================================
  * Stream helpers  (the reference tutorial's higher-level proxy)
@@ -475,15 +587,20 @@ RSOCK_API int rsock_cancel(rsock_fiber *f);
 /* rsock_listen_on flags. */
 #define RSOCK_REUSEPORT 1 /* set SO_REUSEPORT before bind */
 
-/* Connect a stream socket to address text (rsock_addr_parse's grammar),
- * trying each resolved address in turn until one connects or `deadline`
- * passes.  Errors: -EINVAL (a NULL, bad text), -ETIMEDOUT, the last
- * connect error (-ECONNREFUSED, ...). */
+/* Connect a stream socket to address text (rsock_addr_parse's grammar,
+ * parsed once).  A host name is resolved once and its addresses raced
+ * (Happy Eyeballs, RFC 8305): IPv6 and IPv4 alternate, IPv6 first; the next
+ * attempt starts RSOCK_DIAL_DELAY_MS after the previous one began, or at
+ * once when it failed; the first to connect wins and the others are
+ * closed; `deadline` bounds the whole dial.  Errors: -EINVAL (a NULL, bad
+ * text), -ENOENT / -EHOSTUNREACH (the name does not resolve), -ETIMEDOUT,
+ * -ECANCELED, and when every address failed the FIRST attempt's error
+ * (-ECONNREFUSED, -ENETUNREACH, ...). */
 RSOCK_API int rsock_dial(const char *text, int64_t deadline, rsock_t **out);
 
 /* A listening stream server socket on address text, with SO_REUSEADDR
  * (and SO_REUSEPORT with RSOCK_REUSEPORT in `flags`); backlog < 0 means
- * RSOCK_BACKLOG.  A pathname Unix socket file left behind is not removed.
+ * SOMAXCONN (a server's default; rsock_listen keeps the reference's 10).  A pathname Unix socket file left behind is not removed.
  * Errors: -EINVAL (a NULL, bad text), the kernel's (-EADDRINUSE, ...). */
 RSOCK_API int rsock_listen_on(const char *text, int backlog, rsock_t **out);
 RSOCK_API int rsock_listen_on_flags(const char *text, int backlog, int flags, rsock_t **out);
@@ -528,6 +645,82 @@ RSOCK_API int64_t rsock_copy(rsock_t *from, rsock_t *to, int64_t deadline);
  * moved for idle_ms milliseconds. */
 RSOCK_API int64_t rsock_copy_with(rsock_t *from, rsock_t *to, int64_t deadline, int64_t idle_ms,
                                   int flags);
+
+/* ---- relay, dial, readers ---- */
+
+/* rsock_dial's delay between two attempts (RFC 8305 "Connection Attempt
+ * Delay"), in milliseconds. */
+#define RSOCK_DIAL_DELAY_MS 250
+
+/* Bytes a relay moved, per direction. */
+typedef struct { int64_t a_to_b, b_to_a; } rsock_relay_stats;
+
+/* Both directions of a connection at once: the tutorial's two copies as one
+ * call.  Copies a -> b in the calling fiber and b -> a in a helper fiber
+ * (each as rsock_copy_with with `flags`: 0 or RSOCK_COPY_*), until both
+ * directions reached end of stream; each shuts down its writing side when
+ * its reader ends.  An error in either direction stops the other at once.
+ * With idle_ms > 0 the relay stops when no byte moved EITHER way for
+ * idle_ms.  Closes neither socket.  `st` (may be NULL) gets the byte counts,
+ * whatever the result.  Returns 0.  Errors: -EINVAL (a NULL socket, a == b,
+ * bad flags), -ETIMEDOUT (deadline or idle limit), -ECANCELED, the first
+ * error of either direction (-ECONNRESET, -EPIPE, ...), -ENOMEM. */
+RSOCK_API int rsock_relay(rsock_t *a, rsock_t *b, int64_t deadline, int64_t idle_ms, int flags,
+                          rsock_relay_stats *st);
+
+/* Read exactly `len` bytes, waiting for input: returns len.  `got` (may be
+ * NULL) gets the bytes read, on failure too.  Errors: -EPIPE (the stream
+ * ended first: a clean end, as against -ECONNRESET), -EINVAL (NULL s, NULL
+ * buf with len > 0), as rsock_read (-ETIMEDOUT, -ECANCELED, ...). */
+RSOCK_API ssize_t rsock_read_full(rsock_t *s, void *buf, size_t len, size_t *got,
+                                  int64_t deadline);
+
+/* A buffered reader on a stream device, for line- or length-framed
+ * protocols (Go's bufio.Reader, asyncio's readline / readexactly).  A value
+ * type: keep it on the stack.  Its fields are private. */
+#define RSOCK_READER_SIZE 4096 /* the buffer rsock_reader_init allocates by default */
+typedef struct {
+    rsock_t *s;
+    char *buf;
+    size_t size, start, end; /* bytes buf[start..end) are read, not yet taken */
+    size_t scanned;          /* rsock_reader_line: bytes after start with no '\n' */
+    bool owned, eof;
+} rsock_reader;
+
+/* Read `s` through `buf` (`size` bytes, the caller's, kept until the reader
+ * is done), or with `buf` NULL through a buffer allocated here (`size` 0:
+ * RSOCK_READER_SIZE).  Errors: -EINVAL (NULL r or s, a buffer of size 0),
+ * -ENOMEM.  The reader never closes `s`. */
+RSOCK_API int rsock_reader_init(rsock_reader *r, rsock_t *s, void *buf, size_t size);
+
+/* Free an allocated buffer (not the caller's, not the device).  NULL-safe;
+ * returns 0. */
+RSOCK_API int rsock_reader_free(rsock_reader *r);
+
+/* The next line: *line points to it in the reader's buffer (valid until the
+ * next call on r), '\n' included; returns its length.  A last line without
+ * '\n' before the end of stream is returned as it is; 0 at the end of
+ * stream.  `limit` caps the line (0: the buffer's size).  Errors:
+ * -EMSGSIZE (no '\n' in `limit` bytes; they stay buffered), -EINVAL (NULL
+ * r or line, limit over the buffer's size), as rsock_read. */
+RSOCK_API ssize_t rsock_reader_line(rsock_reader *r, const char **line, size_t limit,
+                                    int64_t deadline);
+
+/* Exactly `len` bytes, buffered first: returns len.  `got` (may be NULL)
+ * gets the bytes taken, on failure too.  Errors: as rsock_read_full. */
+RSOCK_API ssize_t rsock_reader_read(rsock_reader *r, void *buf, size_t len, size_t *got,
+                                    int64_t deadline);
+
+/* Look at the next bytes without taking them: waits until at least `n` are
+ * buffered or the stream ended, sets *data to them and returns how many are
+ * buffered (n or more; fewer only at the end of stream; n 0 never waits).
+ * Errors: -EINVAL (NULL r or data, n over the buffer's size), as rsock_read. */
+RSOCK_API ssize_t rsock_reader_peek(rsock_reader *r, const void **data, size_t n,
+                                    int64_t deadline);
+
+/* Bytes read from the device and not yet taken (0 for NULL): what a proxy
+ * forwards before relaying the rest. */
+RSOCK_API size_t rsock_reader_buffered(const rsock_reader *r);
 
 /* ---- messages: batches, control data, GSO/GRO, TCP_INFO ---- */
 
@@ -675,10 +868,11 @@ RSOCK_API ssize_t rsock_recv_err(rsock_t *s, void *buf, size_t len, rsock_socker
  * rsock_sendmmsg of the segments, unless RSOCK_GSO_STRICT is in `flags`.
  * Returns the bytes sent: all of them, or fewer (a multiple of seg) when
  * the socket's buffer filled.  `len` 0 sends nothing.  Errors: -EAGAIN
- * (nothing sent), -EINVAL (a NULL, seg 0 or over 65507, an unknown flag;
- * from the kernel: seg over the path MTU), -EOPNOTSUPP (RSOCK_GSO_STRICT on
- * a socket that is not UDP), the kernel's refusal with RSOCK_GSO_STRICT
- * (-EIO), the kernel's. */
+ * (nothing sent), -EINVAL (a NULL, seg 0 or over 65507, an unknown flag),
+ * -EMSGSIZE or -EINVAL as the kernel says (seg over the path MTU),
+ * -EOPNOTSUPP (RSOCK_GSO_STRICT on a socket that is not UDP), the kernel's
+ * refusal with RSOCK_GSO_STRICT (-EIO: UDP-Lite, a device that cannot
+ * checksum on kernels before 6.x), the kernel's. */
 #define RSOCK_GSO_STRICT 1 /* no fallback: report the kernel's refusal */
 RSOCK_API ssize_t rsock_send_gso(rsock_t *s, const rsock_addr *to, const void *buf, size_t len,
                                  size_t seg, int flags);

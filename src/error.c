@@ -2,6 +2,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,7 +20,7 @@ const char *rsock_error_message(void) { return last_message; }
 const char *rsock_strerror(int code)
 {
     if (code < 0)
-        code = -code;
+        code = code == INT_MIN ? INT_MAX : -code; /* -INT_MIN overflows: no such errno anyway */
     const char *text = strerrordesc_np(code);
     if (text)
         return text;

@@ -16,8 +16,10 @@
 
 #define DEFAULT_STACK_SIZE (64 * 1024)
 #define MIN_STACK_SIZE (16 * 1024)
+#define MAX_STACK_SIZE ((size_t)1 << 30) /* a page count that cannot overflow */
 
 static __thread struct rsock__sched *this_sched;
+static __thread int sched_errno; /* why this thread's loop could not be made */
 static pthread_key_t sched_key;
 static pthread_once_t sched_key_once = PTHREAD_ONCE_INIT;
 
@@ -26,6 +28,14 @@ int64_t rsock_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t rsock_after(int64_t ms)
+{
+    if (ms < 0)
+        return -1;
+    int64_t now = rsock_now();
+    return ms > INT64_MAX - now ? INT64_MAX : now + ms;
 }
 
 /* ---- ASan: tell it which stack we are on (no-ops otherwise) ---- */
@@ -104,6 +114,8 @@ void rsock__wake(struct rsock__sched *S, struct rsock_fiber *f, int result)
 static void schedule(struct rsock__sched *S, struct rsock_fiber *self)
 {
     for (;;) {
+        if (S->remote) /* a busy loop must not starve wakes from other threads */
+            rsock__remote_drain(S);
         struct rsock_fiber *next = runq_pop(S);
         if (next) {
             if (next != self)
@@ -116,7 +128,7 @@ static void schedule(struct rsock__sched *S, struct rsock_fiber *self)
         rsock__timer_fire(S, now);
         if (S->runq_head)
             continue;
-        rsock__loop_idle(S, rsock__timer_next_timeout(&S->timers, now));
+        rsock__loop_wait(S, rsock__timer_next_timeout(&S->timers, now));
         rsock__timer_fire(S, rsock_now());
     }
 }
@@ -124,10 +136,13 @@ static void schedule(struct rsock__sched *S, struct rsock_fiber *self)
 int rsock__park(struct rsock__sched *S)
 {
     struct rsock_fiber *self = S->current;
+    if (self->cancelled)
+        return -ECANCELED;
     if (self->cancel_pending) {
         self->cancel_pending = false;
         return -ECANCELED;
     }
+    self->park_seq = ++S->park_seq;
     self->state = FIBER_PARKED;
     schedule(S, self);
     return self->wake_result;
@@ -145,12 +160,42 @@ static void free_fiber_list(struct rsock__sched *S)
     }
 }
 
+/* Fibers parked on what other threads can reach (channels) are taken off
+ * it: their stacks are about to go. */
+static void unpark_all(struct rsock__sched *S)
+{
+    for (struct rsock_fiber *f = S->all; f; f = f->all_next)
+        if (f->state == FIBER_PARKED && f->unpark)
+            f->unpark(f);
+}
+
+/* Devices outlive the thread that made them: they forget its loop, so a
+ * later rsock_close only closes the descriptor. */
+static void orphan_devices(struct rsock__sched *S)
+{
+    for (struct rsock *s = S->devices, *next; s; s = next) {
+        next = s->loop_next;
+        s->loop = NULL;
+        s->loop_prev = s->loop_next = NULL;
+        s->waiters[0] = s->waiters[1] = NULL;
+    }
+    S->devices = NULL;
+}
+
 static void sched_destroy(void *p)
 {
     struct rsock__sched *S = p;
     if (!S)
         return;
+    this_sched = S; /* pthread clears TLS keys, not __thread: be sure */
+    unpark_all(S);
     rsock__resolver_free(S->resolver);
+    rsock__remote_free(S);
+    pthread_mutex_lock(&S->devices_lock);
+    orphan_devices(S);
+    pthread_mutex_unlock(&S->devices_lock);
+    pthread_mutex_destroy(&S->devices_lock);
+    rsock__overflow_guard_free(S);
     free_fiber_list(S);
     rsock__stack_pool_free(S);
     rsock__timer_free(&S->timers);
@@ -194,23 +239,35 @@ static void note_main_stack(struct rsock__sched *S)
 #endif
 }
 
+struct rsock__sched *rsock__sched_peek(void) { return this_sched; }
+
+int rsock__sched_error(void) { return sched_errno ? -sched_errno : -ENOMEM; }
+
+/* NULL when this thread's loop cannot be made; the reason is recorded
+ * (callers that report must use rsock__sched_error, not invent one). */
 struct rsock__sched *rsock__sched_get(void)
 {
     if (this_sched)
         return this_sched;
     pthread_once(&sched_key_once, make_key);
     struct rsock__sched *S = calloc(1, sizeof *S);
-    if (!S)
+    if (!S) {
+        sched_errno = -rsock__fail(ENOMEM, "rsock: no memory for this thread's loop");
         return NULL;
+    }
     S->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (S->epfd < 0) {
+        sched_errno = -rsock__fail_sys(errno, "rsock: cannot make this thread's loop: epoll_create1");
         free(S);
         return NULL;
     }
+    pthread_mutex_init(&S->devices_lock, NULL);
     S->main.state = FIBER_RUNNING;
+    S->main.sched = S;
     S->current = &S->main;
     S->stack_size = DEFAULT_STACK_SIZE;
     note_main_stack(S);
+    rsock__overflow_guard_init(S); /* best effort: without it, a bare SIGSEGV */
     pthread_setspecific(sched_key, S);
     return this_sched = S;
 }
@@ -219,6 +276,8 @@ struct rsock__sched *rsock__sched_get(void)
 
 static void fiber_finish(struct rsock__sched *S, struct rsock_fiber *self)
 {
+    if (self->group)
+        rsock__group_leave(S, self);
     self->state = FIBER_DONE;
     S->live--;
     if (self->joiner)
@@ -257,12 +316,14 @@ static struct rsock_fiber *new_fiber(struct rsock__sched *S)
     return f;
 }
 
-int rsock_spawn(void (*fn)(void *), void *arg, rsock_fiber **out)
+int rsock__spawn(void (*fn)(void *), void *arg, bool detached, rsock_fiber **out)
 {
     if (!fn)
         return rsock__fail(EINVAL, "rsock_spawn: NULL function");
     struct rsock__sched *S = rsock__sched_get();
-    struct rsock_fiber *f = S ? new_fiber(S) : NULL;
+    if (!S)
+        return rsock__sched_error();
+    struct rsock_fiber *f = new_fiber(S);
     void *stack = f ? rsock__stack_get(S, S->stack_size) : NULL;
     if (!stack) {
         if (f) {
@@ -271,18 +332,26 @@ int rsock_spawn(void (*fn)(void *), void *arg, rsock_fiber **out)
             S->free_fibers = f;
         }
         return rsock__fail(ENOMEM, "rsock_spawn: no memory for a %zu-byte stack",
-                           S ? S->stack_size : (size_t)DEFAULT_STACK_SIZE);
+                           S->stack_size);
     }
     struct rsock_fiber *all_next = f->all_next;
     *f = (struct rsock_fiber){.all_next = all_next, .fn = fn, .arg = arg, .stack = stack,
-                              .stack_size = S->stack_size, .detached = !out};
+                              .stack_size = S->stack_size, .detached = detached, .sched = S};
     rsock__ctx_make(&f->ctx, stack_lo(f), f->stack_size, fiber_entry);
     f->state = FIBER_PARKED;
     rsock__wake(S, f, 0);
     S->live++;
-    if (out)
-        *out = f;
+    *out = f;
     return 0;
+}
+
+int rsock_spawn(void (*fn)(void *), void *arg, rsock_fiber **out)
+{
+    rsock_fiber *f = NULL;
+    int rc = rsock__spawn(fn, arg, !out, &f);
+    if (rc == 0 && out)
+        *out = f;
+    return rc;
 }
 
 static void recycle(struct rsock__sched *S, struct rsock_fiber *f)
@@ -293,13 +362,29 @@ static void recycle(struct rsock__sched *S, struct rsock_fiber *f)
     S->free_fibers = f;
 }
 
+/* -EINVAL (recorded) unless `f` is a live fiber of this thread; fibers
+ * are resumed only by their own thread's loop. */
+static int check_own(const char *op, struct rsock__sched *S, const rsock_fiber *f)
+{
+    if (!f || !S || f->state == FIBER_FREE)
+        return rsock__fail(EINVAL, "%s %p: not a live fiber", op, (const void *)f);
+    if (f->sched != S)
+        return rsock__fail(EINVAL, "%s %p: a fiber of another thread (only its own thread "
+                           "may cancel or join it)", op, (const void *)f);
+    return 0;
+}
+
 int rsock_join(rsock_fiber *f, int64_t deadline)
 {
     struct rsock__sched *S = rsock__sched_get();
-    if (!f || !S || f->state == FIBER_FREE || f->detached || f == S->current ||
-        (f->joiner && f->joiner != S->current))
+    int rc0 = check_own("rsock_join", S, f);
+    if (rc0 < 0)
+        return rc0;
+    if (f->detached || f == S->current || (f->joiner && f->joiner != S->current))
         return rsock__fail(EINVAL, "rsock_join %p: not a fiber this one can join", (void *)f);
     if (f->state != FIBER_DONE) {
+        if ((rc0 = rsock__check_cancelled("rsock_join")) < 0)
+            return rc0;
         if (deadline == 0)
             return rsock__fail(ETIMEDOUT, "rsock_join %p: still running", (void *)f);
         struct rsock_fiber *self = S->current;
@@ -324,7 +409,7 @@ int rsock_yield(void)
     if (!S)
         return 0;
     /* Now and then look at the kernel too, so yielding fibers cannot starve I/O. */
-    if ((++S->yields & 255) == 0)
+    if ((++S->yields & 255) == 0 && S->devices)
         rsock__loop_poll(S, 0);
     struct rsock_fiber *self = S->current;
     self->state = FIBER_PARKED;
@@ -337,7 +422,10 @@ int rsock_sleep(int64_t deadline)
 {
     struct rsock__sched *S = rsock__sched_get();
     if (!S)
-        return rsock__fail(ENOMEM, "rsock_sleep: no scheduler");
+        return rsock__sched_error();
+    int rc0 = rsock__check_cancelled("rsock_sleep");
+    if (rc0 < 0)
+        return rc0;
     struct rsock_fiber *self = S->current;
     if (deadline >= 0 && rsock__timer_arm(&S->timers, self, deadline, 0) < 0)
         return rsock__fail(ENOMEM, "rsock_sleep: no memory for a timer");
@@ -354,17 +442,30 @@ int rsock_run(void)
     struct rsock_fiber *self = S->current;
     while (S->live > (self == &S->main ? 0 : 1)) {
         S->runner = self;
-        rsock__park(S);
+        int rc = rsock__park(S);
         S->runner = NULL;
+        if (rc == -ECANCELED && self->cancelled) /* sticky: parking again would spin */
+            return rsock__fail(ECANCELED, "rsock_run: cancelled (group)");
     }
+    return 0;
+}
+
+int rsock__check_cancelled(const char *op)
+{
+    struct rsock__sched *S = this_sched;
+    if (S && S->current->cancelled)
+        return rsock__fail(ECANCELED, "%s: cancelled (the fiber's group was cancelled)", op);
     return 0;
 }
 
 int rsock_cancel(rsock_fiber *f)
 {
     struct rsock__sched *S = rsock__sched_get();
-    if (!f || !S || f->state == FIBER_FREE || f->state == FIBER_DONE)
-        return rsock__fail(EINVAL, "rsock_cancel %p: not a live fiber", (void *)f);
+    int rc = check_own("rsock_cancel", S, f);
+    if (rc < 0)
+        return rc;
+    if (f->state == FIBER_DONE)
+        return rsock__fail(EINVAL, "rsock_cancel %p: already finished", (void *)f);
     if (f->state == FIBER_PARKED)
         rsock__wake(S, f, -ECANCELED);
     else
@@ -374,12 +475,12 @@ int rsock_cancel(rsock_fiber *f)
 
 int rsock_set_stack_size(size_t bytes)
 {
-    if (bytes < MIN_STACK_SIZE)
-        return rsock__fail(EINVAL, "rsock_set_stack_size %zu: under %d bytes", bytes,
-                           MIN_STACK_SIZE);
+    if (bytes < MIN_STACK_SIZE || bytes > MAX_STACK_SIZE)
+        return rsock__fail(EINVAL, "rsock_set_stack_size %zu: not %d..%zu bytes", bytes,
+                           MIN_STACK_SIZE, MAX_STACK_SIZE);
     struct rsock__sched *S = rsock__sched_get();
     if (!S)
-        return rsock__fail(ENOMEM, "rsock_set_stack_size: no scheduler");
+        return rsock__sched_error();
     size_t page = rsock__page_size();
     size_t size = (bytes + page - 1) / page * page;
     if (size != S->stack_size) {

@@ -6,6 +6,8 @@
 #include "ctx.h"
 #include "internal.h"
 
+#include <pthread.h>
+
 enum rsock__fiber_state { FIBER_FREE, FIBER_READY, FIBER_RUNNING, FIBER_PARKED, FIBER_DONE };
 
 struct rsock_fiber {
@@ -25,6 +27,15 @@ struct rsock_fiber {
     int64_t deadline;
     uint64_t timer_seq;              /* FIFO tie-break among equal deadlines */
     struct rsock_fiber *joiner;
+    struct rsock__sched *sched;      /* the thread it runs on (never changes) */
+    struct rsock_group *group;       /* NULL: not a group member */
+    struct rsock_fiber *group_prev, *group_next;
+    bool cancelled;                  /* sticky: every wait fails with -ECANCELED */
+    uint64_t park_seq;               /* names the current park (remote wakes) */
+    /* While parked on something other threads can complete (a channel),
+     * how to take the fiber off it if the thread exits first. */
+    void (*unpark)(struct rsock_fiber *f);
+    void *unpark_arg;
 };
 
 /* A fiber parked on one direction of a device (on the fiber's stack). */
@@ -40,6 +51,7 @@ struct rsock__timers {
 };
 
 struct rsock__resolver; /* resolve.c */
+struct rsock__remote;   /* remote.c */
 
 struct rsock__sched {
     struct rsock_fiber main;         /* the thread's own stack */
@@ -58,10 +70,15 @@ struct rsock__sched {
     int64_t busy_poll_budget;        /* the next spin, adapted (busy_poll.c) */
     int epfd;
     struct rsock *devices;           /* every registered device */
+    pthread_mutex_t devices_lock;    /* guards `devices` (rsock_attach, foreign close) */
     struct rsock__timers timers;
     struct rsock__resolver *resolver;
     void *main_stack_lo;             /* the thread's own stack, for ASan */
     size_t main_stack_size;
+    uint64_t park_seq;               /* the last park's number */
+    struct rsock__remote *remote;    /* wakes from other threads, made on first use */
+    struct rsock *remote_dev;        /* its eventfd, registered with the loop */
+    void *altstack;                  /* the signal stack that reports overflows */
 };
 
 /* This thread's scheduler, made on first use; NULL when out of memory. */
@@ -71,6 +88,52 @@ struct rsock__sched *rsock__sched_get(void);
 int rsock__park(struct rsock__sched *S);
 /* Make a parked fiber ready with `result` (ignored if it is not parked). */
 void rsock__wake(struct rsock__sched *S, struct rsock_fiber *f, int result);
+/* After rsock__sched_get returned NULL: the -errno it recorded. */
+int rsock__sched_error(void);
+/* rsock_spawn with the fiber always returned (detached or not). */
+int rsock__spawn(void (*fn)(void *), void *arg, bool detached, rsock_fiber **out);
+/* This thread's scheduler if it exists already, else NULL (never makes one). */
+struct rsock__sched *rsock__sched_peek(void);
+
+/* ---- wakes from other threads (remote.c) ----
+ * A fiber parked on something another thread completes (a channel, an
+ * offloaded call) owns a wake node, on its stack, naming itself and its
+ * park.  The completing thread queues the node on the fiber's loop and
+ * writes that loop's eventfd if it sleeps.  The node must be queued while
+ * holding the lock that decides the wait (so the fiber, taking that lock
+ * after a timeout, knows whether a wake is on its way), and the fiber
+ * calls rsock__remote_forget before its node goes out of scope. */
+struct rsock__rwake {
+    struct rsock_fiber *fiber;
+    uint64_t seq;                 /* the park it ends */
+    int result;
+    bool queued;
+    struct rsock__rwake *prev, *next;
+};
+/* Prepare this thread's loop to be woken by other threads (an eventfd
+ * registered with the loop).  0, or -errno (recorded, naming `op`). */
+int rsock__remote_enable(struct rsock__sched *S, const char *op);
+/* A node for the current fiber's next park (call just before parking). */
+void rsock__rwake_init(struct rsock__rwake *n, struct rsock__sched *S);
+/* From any thread: make n->fiber ready with `result` if it is still in
+ * the park n->seq; on the fiber's own thread this is rsock__wake. */
+void rsock__remote_wake(struct rsock__rwake *n, int result);
+/* On the fiber's thread: take `n` off the queue if it is still there. */
+void rsock__remote_forget(struct rsock__sched *S, struct rsock__rwake *n);
+/* In the loop: deliver the wakes other threads queued. */
+void rsock__remote_drain(struct rsock__sched *S);
+/* Wait for events as rsock__loop_idle does, but sleep only while no
+ * remote wake is queued, and deliver them after. */
+void rsock__loop_wait(struct rsock__sched *S, int timeout_ms);
+void rsock__remote_free(struct rsock__sched *S);
+
+/* ---- groups (group.c) ---- */
+/* A member finished: count it out and wake the group's waiter. */
+void rsock__group_leave(struct rsock__sched *S, struct rsock_fiber *f);
+
+/* ---- stack overflow report (overflow.c) ---- */
+int rsock__overflow_guard_init(struct rsock__sched *S);
+void rsock__overflow_guard_free(struct rsock__sched *S);
 
 /* Timers (timer.c): arm the current fiber's deadline, disarm it, and wake
  * the fibers whose deadlines have passed; next_timeout is epoll's timeout. */

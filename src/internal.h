@@ -4,6 +4,7 @@
 
 #include "rsock.h"
 
+#include <errno.h>
 #include <netdb.h>
 
 #define RSOCK__IN 1u  /* input direction */
@@ -16,7 +17,12 @@ struct rsock__waiter; /* a fiber parked on a device (fiber.c, poll_epoll.c) */
  * cleared when an operation in that direction returns -EAGAIN and set again
  * by the loop when the kernel reports an edge, so a waiter whose bit is set
  * returns at once without a syscall. */
+/* `magic` of a device: open, or closed and in quarantine (socket.c). */
+#define RSOCK__LIVE 0x6b636f73u
+#define RSOCK__DEAD 0x64616564u
+
 struct rsock {
+    unsigned magic;                     /* RSOCK__LIVE until rsock_close */
     int fd;
     int domain, type, protocol;
     unsigned open;                      /* directions still open */
@@ -31,6 +37,22 @@ struct rsock {
 int rsock__fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* As rsock__fail, with ": <strerror(err)>" appended. */
 int rsock__fail_sys(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* -EINVAL for NULL, -EBADF for a device already closed (its memory is
+ * kept, marked dead, for the next RSOCK__QUARANTINE closes of the thread,
+ * so a use after close is caught instead of reading freed memory); both
+ * recorded naming `op`.  Else 0. */
+static inline int rsock__check_dev(const char *op, const struct rsock *s)
+{
+    if (!s)
+        return rsock__fail(EINVAL, "%s: NULL socket", op);
+    if (__builtin_expect(s->magic != RSOCK__LIVE, 0))
+        return rsock__fail(EBADF, "%s: use of a closed socket (after rsock_close)", op);
+    return 0;
+}
+
+/* "AF_INET6" for 10, "family 99" for what has no name (buf for the latter). */
+const char *rsock__family_name(int family, char buf[16]);
 
 /* Address text for messages: never fails ("(null)", "(invalid)"). */
 const char *rsock__addr_str(const rsock_addr *a, char buf[RSOCK_ADDRSTRLEN]);
@@ -60,6 +82,12 @@ int rsock__loop_add(struct rsock *s);
 /* Deregister `s` (before its descriptor is closed) and wake its waiters
  * with -ECANCELED. */
 void rsock__loop_remove(struct rsock *s);
+
+/* Record a timeout of `op` on fd, saying so when `deadline` had passed
+ * long before the call `began` (a duration passed as a deadline). */
+int rsock__timeout_msg(const char *op, int fd, int64_t deadline, int64_t began);
+/* -ECANCELED (recorded) when the current fiber's group was cancelled. */
+int rsock__check_cancelled(const char *op);
 
 /* An operation in direction `dir` returned -EAGAIN: the next wait parks. */
 static inline void rsock__not_ready(struct rsock *s, unsigned dir) { s->ready &= ~dir; }

@@ -1,7 +1,8 @@
-/* Stream helpers: dial, listen, and accept / connect / read / write that wait
- * with deadlines.  The `ready` bits of a device (internal.h) say whether the
- * last operation in a direction hit -EAGAIN; a helper whose bit is clear
- * waits BEFORE the syscall instead of making one that is sure to fail. */
+/* Stream helpers: listen, and accept / connect / read / write that wait
+ * with deadlines (dial is in dial.c).  The `ready` bits of a device
+ * (internal.h) say whether the last operation in a direction hit -EAGAIN;
+ * a helper whose bit is clear waits BEFORE the syscall instead of making
+ * one that is sure to fail. */
 #include "io_internal.h"
 
 #include <arpa/inet.h>
@@ -15,16 +16,29 @@ static bool is_stream(const rsock_t *s) { return s->type == SOCK_STREAM; }
 /* Wait for direction `dir` of `s`; name the helper in a timeout message. */
 static int wait_dir(rsock_t *s, unsigned dir, int64_t deadline, const char *op)
 {
+    int fd = s->fd; /* a close while we wait frees `s` */
+    int64_t began = deadline > 0 ? rsock_now() : 0;
     int rc = dir == RSOCK__IN ? rsock_wait_in(s, deadline) : rsock_wait_out(s, deadline);
     if (rc == -ETIMEDOUT)
-        return rsock__fail(ETIMEDOUT, "%s fd %d: timed out", op, s->fd);
+        return rsock__timeout_msg(op, fd, deadline, began);
     return rc;
+}
+
+/* What every stream helper checks first: a live device, a fiber whose
+ * group was not cancelled. */
+static int check_helper(const char *op, rsock_t *s)
+{
+    int rc = rsock__check_dev(op, s);
+    return rc < 0 ? rc : rsock__check_cancelled(op);
 }
 
 int rsock_accept_wait(rsock_t *s, rsock_addr *peer, rsock_t **out, int64_t deadline)
 {
-    if (!s || !out)
-        return rsock__fail(EINVAL, "rsock_accept_wait: NULL %s", s ? "out" : "socket");
+    int rc0 = check_helper("rsock_accept_wait", s);
+    if (rc0 < 0)
+        return rc0;
+    if (!out)
+        return rsock__fail(EINVAL, "rsock_accept_wait: NULL out");
     for (;;) {
         if (!(s->ready & RSOCK__IN)) {
             int rc = wait_dir(s, RSOCK__IN, deadline, "rsock_accept_wait");
@@ -72,9 +86,12 @@ static int connect_again(rsock_t *s, const rsock_addr *a, int64_t deadline)
 
 int rsock_connect_wait(rsock_t *s, const rsock_addr *a, int64_t deadline)
 {
-    if (!s || !a)
-        return rsock__fail(EINVAL, "rsock_connect_wait: NULL %s", s ? "address" : "socket");
-    int rc = rsock_connect(s, a);
+    int rc = check_helper("rsock_connect_wait", s);
+    if (rc < 0)
+        return rc;
+    if (!a)
+        return rsock__fail(EINVAL, "rsock_connect_wait: NULL address");
+    rc = rsock_connect(s, a);
     if (rc == -EAGAIN && s->domain == AF_UNIX)
         rc = connect_again(s, a, deadline);
     if (rc != -EINPROGRESS)
@@ -93,8 +110,11 @@ int rsock_connect_wait(rsock_t *s, const rsock_addr *a, int64_t deadline)
 
 ssize_t rsock_read(rsock_t *s, void *buf, size_t len, int64_t deadline)
 {
-    if (!s || (!buf && len))
-        return rsock__fail(EINVAL, "rsock_read: NULL %s", s ? "buffer" : "socket");
+    int rc0 = check_helper("rsock_read", s);
+    if (rc0 < 0)
+        return rc0;
+    if (!buf && len)
+        return rsock__fail(EINVAL, "rsock_read: NULL buffer");
     if (len == 0)
         return 0;
     for (;;) {
@@ -121,8 +141,11 @@ ssize_t rsock_read(rsock_t *s, void *buf, size_t len, int64_t deadline)
 
 ssize_t rsock_write_all(rsock_t *s, const void *buf, size_t len, int64_t deadline)
 {
-    if (!s || (!buf && len))
-        return rsock__fail(EINVAL, "rsock_write_all: NULL %s", s ? "buffer" : "socket");
+    int rc0 = check_helper("rsock_write_all", s);
+    if (rc0 < 0)
+        return rc0;
+    if (!buf && len)
+        return rsock__fail(EINVAL, "rsock_write_all: NULL buffer");
     size_t done = 0;
     while (done < len) {
         if (!(s->ready & RSOCK__OUT)) {
@@ -142,95 +165,6 @@ ssize_t rsock_write_all(rsock_t *s, const void *buf, size_t len, int64_t deadlin
             rsock__not_ready(s, RSOCK__OUT);
     }
     return (ssize_t)len;
-}
-
-/* ---- dial ---- */
-
-/* "host:port" where host is a name (not an IP literal, not a Unix form):
- * split it so that every address of the name can be tried. */
-static bool name_form(const char *text, char *host, size_t hsize, const char **port)
-{
-    if (text[0] == '[' || text[0] == '@' || strchr(text, '/') || !strncmp(text, "unix:", 5))
-        return false;
-    const char *colon = strrchr(text, ':');
-    if (!colon || colon == text || (size_t)(colon - text) >= hsize)
-        return false;
-    memcpy(host, text, (size_t)(colon - text));
-    host[colon - text] = 0;
-    unsigned char ip[16];
-    if (inet_pton(AF_INET, host, ip) == 1 || strchr(host, ':'))
-        return false;
-    *port = colon + 1;
-    return true;
-}
-
-/* Try one address: 0 and *out, or -errno (the socket closed). */
-static int dial_one(const rsock_addr *a, int64_t deadline, rsock_t **out)
-{
-    rsock_t *s;
-    int rc = rsock_socket(a->sa.sa_family, SOCK_STREAM, 0, &s);
-    if (rc < 0)
-        return rc;
-    rc = rsock_connect_wait(s, a, deadline);
-    if (rc < 0) {
-        rsock_close(s);
-        return rc;
-    }
-    *out = s;
-    return 0;
-}
-
-/* Every address of a name, in the resolver's order, until one connects. */
-static int dial_name(const char *text, const char *host, const char *port, int64_t deadline,
-                     rsock_t **out)
-{
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG};
-    struct addrinfo *res = NULL;
-    int gai = rsock__getaddrinfo(host, port, &hints, &res);
-    if (gai != 0) /* let the parser say what is wrong, in its words */
-        return 1;
-    int rc = -ENOENT;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        rsock_addr a;
-        memset(&a, 0, sizeof a);
-        memcpy(&a.ss, ai->ai_addr, ai->ai_addrlen);
-        a.len = ai->ai_addrlen;
-        rc = dial_one(&a, deadline, out);
-        if (rc == 0 || rc == -ETIMEDOUT || rc == -ECANCELED)
-            break;
-    }
-    freeaddrinfo(res);
-    if (rc < 0) {
-        char inner[256];
-        snprintf(inner, sizeof inner, "%s", rsock_error_message());
-        return rsock__fail(-rc, "rsock_dial \"%s\": %s", text, inner);
-    }
-    return 0;
-}
-
-int rsock_dial(const char *text, int64_t deadline, rsock_t **out)
-{
-    if (!text || !out)
-        return rsock__fail(EINVAL, "rsock_dial: NULL %s", text ? "out" : "text");
-    char host[256];
-    const char *port;
-    if (name_form(text, host, sizeof host, &port)) {
-        int rc = dial_name(text, host, port, deadline, out);
-        if (rc <= 0)
-            return rc;
-    }
-    rsock_addr a;
-    int rc = rsock_addr_parse(&a, text);
-    if (rc < 0)
-        return rc;
-    rc = dial_one(&a, deadline, out);
-    if (rc < 0) {
-        char inner[256];
-        snprintf(inner, sizeof inner, "%s", rsock_error_message());
-        return rsock__fail(-rc, "rsock_dial \"%s\": %s", text, inner);
-    }
-    return 0;
 }
 
 /* ---- listen ---- */
@@ -254,7 +188,7 @@ static int listen_setup(rsock_t *s, const rsock_addr *a, int backlog, int flags,
     if (rc == 0)
         rc = rsock_bind(s, a);
     if (rc == 0)
-        rc = rsock_listen(s, backlog);
+        rc = rsock_listen(s, backlog < 0 ? SOMAXCONN : backlog); /* a server's default */
     return rc;
 }
 

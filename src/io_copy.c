@@ -20,6 +20,7 @@
 
 struct copy {
     rsock_t *from, *to;
+    int from_fd, to_fd; /* for messages: a close under a parked copy frees the devices */
     const struct rsock__copy_opts *o;
     int64_t total, last;
 };
@@ -51,8 +52,8 @@ static int64_t fail(struct copy *c, unsigned side, int err, const char *what)
 {
     if (c->o->failed)
         *c->o->failed = side;
-    return rsock__fail(err, "rsock_copy fd %d -> fd %d: %s: %s (after %lld bytes)", c->from->fd,
-                       c->to->fd, what, rsock_strerror(err), (long long)c->total);
+    return rsock__fail(err, "rsock_copy fd %d -> fd %d: %s: %s (after %lld bytes)", c->from_fd,
+                       c->to_fd, what, rsock_strerror(err), (long long)c->total);
 }
 
 /* Park until `s` is ready in `dir`, the deadline, or the idle limit. */
@@ -61,7 +62,8 @@ static int park(struct copy *c, rsock_t *s, unsigned dir)
     for (;;) {
         int64_t until = c->o->deadline;
         if (c->o->idle_ms > 0) {
-            int64_t idle_end = last_progress(c) + c->o->idle_ms;
+            int64_t last = last_progress(c);
+            int64_t idle_end = c->o->idle_ms > INT64_MAX - last ? INT64_MAX : last + c->o->idle_ms;
             if (until < 0 || idle_end < until)
                 until = idle_end;
         }
@@ -163,9 +165,33 @@ static int64_t buffer_step(struct copy *c)
 static int check_open(struct copy *c)
 {
     if (!(c->from->open & RSOCK__IN))
-        return (int)rsock__fail(EBADF, "rsock_copy fd %d: input is shut down", c->from->fd);
+        return (int)rsock__fail(EBADF, "rsock_copy fd %d: input is shut down", c->from_fd);
     if (!(c->to->open & RSOCK__OUT))
-        return (int)rsock__fail(EBADF, "rsock_copy fd %d: output is shut down", c->to->fd);
+        return (int)rsock__fail(EBADF, "rsock_copy fd %d: output is shut down", c->to_fd);
+    return 0;
+}
+
+static bool can_splice(const struct copy *c);
+
+/* SIGPIPE stopped being ignored while bytes sat in the pipe: move them on
+ * through the buffer (send never raises it).  0, or -errno (recorded). */
+static int pipe_via_buffer(struct copy *c, int p[2], size_t n)
+{
+    while (n > 0) {
+        size_t size;
+        char *buf = rsock__scratch(&size);
+        if (!buf)
+            return (int)fail(c, 0, ENOMEM, "scratch buffer");
+        ssize_t got = read(p[0], buf, n < size ? n : size);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return (int)fail(c, 0, got < 0 ? errno : EIO, "reading the pipe");
+        int rc = write_out(c, buf, (size_t)got);
+        if (rc < 0)
+            return rc;
+        n -= (size_t)got;
+    }
     return 0;
 }
 
@@ -173,6 +199,12 @@ static int check_open(struct copy *c)
 static int drain_pipe(struct copy *c, int p[2], int psize, size_t n)
 {
     while (n > 0) {
+        /* Checked before every move: splice has no MSG_NOSIGNAL. */
+        if (!can_splice(c)) {
+            int rc = pipe_via_buffer(c, p, n);
+            rsock__pipe_drop(p);
+            return rc;
+        }
         if (!(c->to->ready & RSOCK__OUT)) {
             int rc = park(c, c->to, RSOCK__OUT);
             if (rc < 0) {
@@ -277,14 +309,21 @@ int64_t rsock__copy(rsock_t *from, rsock_t *to, const struct rsock__copy_opts *o
         return rsock__fail(EINVAL, "rsock_copy: NULL %s", from ? "to" : "from");
     if (o->flags & ~RSOCK_COPY_ADAPTIVE)
         return rsock__fail(EINVAL, "rsock_copy_with: bad flags 0x%x", o->flags);
-    struct copy c = {.from = from, .to = to, .o = o, .total = 0};
+    int rc = rsock__check_dev("rsock_copy", from);
+    if (rc == 0)
+        rc = rsock__check_dev("rsock_copy", to);
+    if (rc == 0)
+        rc = rsock__check_cancelled("rsock_copy");
+    if (rc < 0)
+        return rc;
+    struct copy c = {.from = from, .to = to, .from_fd = from->fd, .to_fd = to->fd, .o = o};
     if (o->idle_ms > 0)
         c.last = rsock_now();
     int method = o->flags ? o->flags : RSOCK__COPY_DEFAULT;
     bool streams = from->type == SOCK_STREAM && to->type == SOCK_STREAM;
     if (method != RSOCK_COPY_BUFFER && !(streams && can_splice(&c)))
         method = RSOCK_COPY_BUFFER;
-    int rc = check_open(&c);
+    rc = check_open(&c);
     return rc < 0 ? rc : copy_loop(&c, method);
 }
 

@@ -4,6 +4,7 @@
 #include "fiber.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -15,6 +16,34 @@ static int watch(int epfd, struct rsock *s)
     return epoll_ctl(epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0 ? -errno : 0;
 }
 
+/* The loop's list of devices may be changed by another thread (a device
+ * closed or attached elsewhere), hence the lock. */
+static void link_device(struct rsock__sched *S, struct rsock *s)
+{
+    pthread_mutex_lock(&S->devices_lock);
+    s->loop = S;
+    s->loop_prev = NULL;
+    s->loop_next = S->devices;
+    if (S->devices)
+        S->devices->loop_prev = s;
+    S->devices = s;
+    pthread_mutex_unlock(&S->devices_lock);
+}
+
+static void unlink_device(struct rsock__sched *S, struct rsock *s)
+{
+    pthread_mutex_lock(&S->devices_lock);
+    if (s->loop_prev)
+        s->loop_prev->loop_next = s->loop_next;
+    else
+        S->devices = s->loop_next;
+    if (s->loop_next)
+        s->loop_next->loop_prev = s->loop_prev;
+    s->loop_prev = s->loop_next = NULL;
+    s->loop = NULL;
+    pthread_mutex_unlock(&S->devices_lock);
+}
+
 int rsock__loop_add(struct rsock *s)
 {
     struct rsock__sched *S = rsock__sched_get();
@@ -23,16 +52,38 @@ int rsock__loop_add(struct rsock *s)
     int rc = watch(S->epfd, s);
     if (rc < 0)
         return rc;
-    s->loop = S;
     /* Output is assumed possible (a wrong guess costs one -EAGAIN); input is
      * not: a wait-first reader parks until the kernel reports data, which
      * epoll does at registration when some is already there. */
     s->ready = RSOCK__OUT;
-    s->loop_prev = NULL;
-    s->loop_next = S->devices;
-    if (S->devices)
-        S->devices->loop_prev = s;
-    S->devices = s;
+    link_device(S, s);
+    return 0;
+}
+
+int rsock_attach(rsock_t *s)
+{
+    int rc = rsock__check_dev("rsock_attach", s);
+    if (rc < 0)
+        return rc;
+    struct rsock__sched *S = rsock__sched_get();
+    if (!S)
+        return rsock__sched_error();
+    if (s->loop == S)
+        return 0;
+    if (s->waiters[0] || s->waiters[1])
+        return rsock__fail(EBUSY, "rsock_attach fd %d: a fiber of another thread is parked "
+                           "on it", s->fd);
+    if ((rc = watch(S->epfd, s)) < 0)
+        return rsock__fail_sys(-rc, "rsock_attach fd %d: epoll_ctl", s->fd);
+    struct rsock__sched *old = s->loop;
+    if (old) {
+        epoll_ctl(old->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+        unlink_device(old, s);
+    }
+    /* Whatever the old loop saw is lost: guess ready both ways (a wrong
+     * guess costs one -EAGAIN) and let the new registration report. */
+    s->ready = (s->ready & RSOCK__HUP) | RSOCK__IN | RSOCK__OUT;
+    link_device(S, s);
     return 0;
 }
 
@@ -67,13 +118,7 @@ void rsock__loop_remove(struct rsock *s)
     /* close(2) alone would not unregister a descriptor someone dup'ed, and
      * the stale registration would then report a freed device. */
     epoll_ctl(S->epfd, EPOLL_CTL_DEL, s->fd, NULL);
-    s->loop = NULL;
-    if (s->loop_prev)
-        s->loop_prev->loop_next = s->loop_next;
-    else
-        S->devices = s->loop_next;
-    if (s->loop_next)
-        s->loop_next->loop_prev = s->loop_prev;
+    unlink_device(S, s);
     wake_all(S, &s->waiters[0], -ECANCELED);
     wake_all(S, &s->waiters[1], -ECANCELED);
 }
@@ -82,6 +127,11 @@ static void dispatch(struct rsock__sched *S, const struct epoll_event *ev)
 {
     struct rsock *s = ev->data.ptr;
     unsigned e = ev->events;
+    if (s == S->remote_dev) { /* another thread queued wakes for this loop */
+        s->ready |= RSOCK__IN;
+        rsock__remote_drain(S);
+        return;
+    }
     if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         s->ready |= RSOCK__HUP;
     if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,7 +20,8 @@ static int make_device(int fd, int domain, int type, int proto, unsigned open, b
             close(fd);
         return rsock__fail(ENOMEM, "rsock_socket: out of memory");
     }
-    *s = (rsock_t){.fd = fd, .domain = domain, .type = type, .protocol = proto, .open = open};
+    *s = (rsock_t){.magic = RSOCK__LIVE, .fd = fd, .domain = domain, .type = type,
+                   .protocol = proto, .open = open};
     int rc = rsock__loop_add(s);
     if (rc < 0) {
         if (owned)
@@ -66,6 +68,12 @@ static int sockopt_int(int fd, int opt)
     return getsockopt(fd, SOL_SOCKET, opt, &v, &len) < 0 ? -errno : v;
 }
 
+static void restore_flags(int fd, int flags, int fdflags)
+{
+    fcntl(fd, F_SETFL, flags);
+    fcntl(fd, F_SETFD, fdflags);
+}
+
 int rsock_fdopen(int fd, rsock_t **out)
 {
     if (!out)
@@ -80,26 +88,38 @@ int rsock_fdopen(int fd, rsock_t **out)
     if (domain < 0 || type < 0 || proto < 0)
         return rsock__fail_sys(-(domain < 0 ? domain : type < 0 ? type : proto),
                                "rsock_fdopen fd %d", fd);
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
-        fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+    int flags = fcntl(fd, F_GETFL), fdflags = fcntl(fd, F_GETFD);
+    if (flags < 0 || fdflags < 0)
         return rsock__fail_sys(errno, "rsock_fdopen fd %d", fd);
-    return make_device(fd, domain, type, proto, RSOCK__IN | RSOCK__OUT, false, out);
+    if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+        fcntl(fd, F_SETFD, fdflags | FD_CLOEXEC) < 0) {
+        int err = errno;
+        restore_flags(fd, flags, fdflags);
+        return rsock__fail_sys(err, "rsock_fdopen fd %d", fd);
+    }
+    int rc = make_device(fd, domain, type, proto, RSOCK__IN | RSOCK__OUT, false, out);
+    if (rc < 0) /* refused: the descriptor is the caller's, as it was */
+        restore_flags(fd, flags, fdflags);
+    return rc;
 }
 
 /* A device and an address of its family, or -EINVAL / -EAFNOSUPPORT. */
 static int check_addr(const char *op, rsock_t *s, const rsock_addr *a, bool unspec_ok)
 {
-    char text[RSOCK_ADDRSTRLEN];
-    if (!s || !a)
-        return rsock__fail(EINVAL, "%s: NULL %s", op, s ? "address" : "socket");
+    char text[RSOCK_ADDRSTRLEN], fa[16], fs[16];
+    int rc = rsock__check_dev(op, s);
+    if (rc < 0)
+        return rc;
+    if (!a)
+        return rsock__fail(EINVAL, "%s: NULL address", op);
     if (unspec_ok && a->sa.sa_family == AF_UNSPEC)
         return 0;
     if (!rsock_addr_valid(a))
         return rsock__fail(EINVAL, "%s fd %d: invalid address", op, s->fd);
     if (a->sa.sa_family != s->domain)
-        return rsock__fail(EAFNOSUPPORT, "%s %s: address family %d, socket family %d", op,
-                           rsock__addr_str(a, text), a->sa.sa_family, s->domain);
+        return rsock__fail(EAFNOSUPPORT, "%s %s: address family %s, socket family %s", op,
+                           rsock__addr_str(a, text), rsock__family_name(a->sa.sa_family, fa),
+                           rsock__family_name(s->domain, fs));
     return 0;
 }
 
@@ -116,8 +136,9 @@ int rsock_bind(rsock_t *s, const rsock_addr *a)
 
 int rsock_listen(rsock_t *s, int backlog)
 {
-    if (!s)
-        return rsock__fail(EINVAL, "rsock_listen: NULL socket");
+    int rc = rsock__check_dev("rsock_listen", s);
+    if (rc < 0)
+        return rc;
     if (listen(s->fd, backlog < 0 ? RSOCK_BACKLOG : backlog) < 0)
         return rsock__fail_sys(errno, "rsock_listen fd %d backlog %d", s->fd, backlog);
     return 0;
@@ -125,8 +146,11 @@ int rsock_listen(rsock_t *s, int backlog)
 
 int rsock_accept(rsock_t *s, rsock_addr *peer, rsock_t **out)
 {
-    if (!s || !out)
-        return rsock__fail(EINVAL, "rsock_accept: NULL %s", s ? "out" : "socket");
+    int rc = rsock__check_dev("rsock_accept", s);
+    if (rc < 0)
+        return rc;
+    if (!out)
+        return rsock__fail(EINVAL, "rsock_accept: NULL out");
     rsock_addr from;
     socklen_t len = sizeof from.ss;
     int fd;
@@ -171,8 +195,9 @@ int rsock_shutdown(rsock_t *s, int how)
 {
     static const unsigned closes[] = {[SHUT_RD] = RSOCK__IN, [SHUT_WR] = RSOCK__OUT,
                                       [SHUT_RDWR] = RSOCK__IN | RSOCK__OUT};
-    if (!s)
-        return rsock__fail(EINVAL, "rsock_shutdown: NULL socket");
+    int rc = rsock__check_dev("rsock_shutdown", s);
+    if (rc < 0)
+        return rc;
     if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
         return rsock__fail(EINVAL, "rsock_shutdown fd %d: bad how %d", s->fd, how);
     if (shutdown(s->fd, how) < 0)
@@ -181,13 +206,42 @@ int rsock_shutdown(rsock_t *s, int how)
     return 0;
 }
 
+/* Closed devices are kept, marked dead, for this many later closes of the
+ * thread before their memory is freed: a use after close within that
+ * window is reported (-EBADF) instead of reading freed memory. */
+#define QUARANTINE 1024
+static __thread struct rsock *quarantine[QUARANTINE];
+static __thread size_t quarantine_next;
+
+static void retire(struct rsock *s)
+{
+    s->magic = RSOCK__DEAD;
+    s->fd = -1;
+    s->open = 0;
+    s->ready = 0;
+    struct rsock *oldest = quarantine[quarantine_next];
+    quarantine[quarantine_next] = s;
+    quarantine_next = (quarantine_next + 1) % QUARANTINE;
+    free(oldest);
+}
+
+void rsock__quarantine_free(void)
+{
+    for (size_t i = 0; i < QUARANTINE; i++) {
+        free(quarantine[i]);
+        quarantine[i] = NULL;
+    }
+}
+
 int rsock_close(rsock_t *s)
 {
     if (!s)
         return 0;
+    if (s->magic != RSOCK__LIVE)
+        return rsock__fail(EBADF, "rsock_close: socket already closed (closed twice)");
     int fd = s->fd;
     rsock__loop_remove(s);
-    free(s);
+    retire(s);
     /* Linux frees the descriptor even when close reports EINTR: never retry. */
     if (close(fd) < 0 && errno != EINTR)
         return rsock__fail_sys(errno, "rsock_close fd %d", fd);
@@ -197,8 +251,11 @@ int rsock_close(rsock_t *s)
 static int name_of(const char *op, rsock_t *s, rsock_addr *out,
                    int (*get)(int, struct sockaddr *, socklen_t *))
 {
-    if (!s || !out)
-        return rsock__fail(EINVAL, "%s: NULL %s", op, s ? "out" : "socket");
+    int rc = rsock__check_dev(op, s);
+    if (rc < 0)
+        return rc;
+    if (!out)
+        return rsock__fail(EINVAL, "%s: NULL out", op);
     socklen_t len = sizeof out->ss;
     if (get(s->fd, &out->sa, &len) < 0)
         return rsock__fail_sys(errno, "%s fd %d", op, s->fd);
@@ -216,6 +273,34 @@ int rsock_getsockname(rsock_t *s, rsock_addr *out)
     return name_of("rsock_getsockname", s, out, getsockname);
 }
 
-int rsock_domain(const rsock_t *s) { return s ? s->domain : rsock__fail(EINVAL, "rsock_domain: NULL socket"); }
-int rsock_type(const rsock_t *s) { return s ? s->type : rsock__fail(EINVAL, "rsock_type: NULL socket"); }
-int rsock_fd(const rsock_t *s) { return s ? s->fd : rsock__fail(EINVAL, "rsock_fd: NULL socket"); }
+int rsock_domain(const rsock_t *s)
+{
+    int rc = rsock__check_dev("rsock_domain", s);
+    return rc < 0 ? rc : s->domain;
+}
+
+int rsock_type(const rsock_t *s)
+{
+    int rc = rsock__check_dev("rsock_type", s);
+    return rc < 0 ? rc : s->type;
+}
+
+int rsock_fd(const rsock_t *s)
+{
+    int rc = rsock__check_dev("rsock_fd", s);
+    return rc < 0 ? rc : s->fd;
+}
+
+const char *rsock__family_name(int family, char buf[16])
+{
+    switch (family) {
+    case AF_UNSPEC: return "AF_UNSPEC";
+    case AF_INET: return "AF_INET";
+    case AF_INET6: return "AF_INET6";
+    case AF_UNIX: return "AF_UNIX";
+    case AF_NETLINK: return "AF_NETLINK";
+    case AF_PACKET: return "AF_PACKET";
+    case AF_ALG: return "AF_ALG";
+    default: snprintf(buf, 16, "family %d", family); return buf;
+    }
+}

@@ -9,8 +9,9 @@
 /* The direction is open on the device, or -EBADF with a message. */
 static int check_open(const char *op, rsock_t *s, unsigned dir)
 {
-    if (!s)
-        return rsock__fail(EINVAL, "%s: NULL socket", op);
+    int rc = rsock__check_dev(op, s);
+    if (rc < 0)
+        return rc;
     if (!(s->open & dir))
         return rsock__fail(EBADF, "%s fd %d: %s", op, s->fd,
                            dir == RSOCK__OUT ? "output is shut down or not open"

@@ -13,8 +13,9 @@
 static int find_row(const char *op, rsock_t *s, int level, int opt, bool get,
                     const rsock_sockopt **row)
 {
-    if (!s)
-        return rsock__fail(EINVAL, "%s: NULL socket", op);
+    int rc = rsock__check_dev(op, s);
+    if (rc < 0)
+        return rc;
     const rsock_sockopt *r = rsock_sockopt_find(level, opt);
     if (!r)
         return rsock__fail(ENOPROTOOPT, "%s level %d option %d: not in the option table", op,

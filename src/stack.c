@@ -18,10 +18,15 @@
 
 size_t rsock__page_size(void)
 {
+    /* Set lazily by whichever thread comes first: atomically, so that two
+     * first comers do not race (they store the same value). */
     static size_t page;
-    if (!page)
-        page = (size_t)sysconf(_SC_PAGESIZE);
-    return page;
+    size_t p = __atomic_load_n(&page, __ATOMIC_RELAXED);
+    if (!p) {
+        p = (size_t)sysconf(_SC_PAGESIZE);
+        __atomic_store_n(&page, p, __ATOMIC_RELAXED);
+    }
+    return p;
 }
 
 /* Valgrind must be told about a stack to follow switches onto it.  Its id

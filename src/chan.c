@@ -1,0 +1,451 @@
+/* Channels: fixed-size messages between fibers of any threads.  A mutex
+ * per channel guards a ring of `capacity` messages and two FIFO lists of
+ * parked fibers (senders, receivers).  A parked operation is a waiter on
+ * the fiber's stack; rsock_chan_choose parks one waiter per clause, all
+ * sharing a `choice` that exactly one party claims, by compare-and-swap:
+ * a peer that completes one of the clauses, or the fiber itself giving up
+ * (deadline, cancel).  A peer of another thread wakes the fiber through
+ * its loop's eventfd (remote.c). */
+#include "fiber.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define UNCLAIMED (-1)
+#define ABANDONED (-2)
+#define INLINE_CLAUSES 8
+
+struct choice {
+    atomic_int index;           /* UNCLAIMED, ABANDONED, or the clause done */
+    int result;                 /* of the clause done: 0 or -EPIPE */
+    struct rsock__rwake wake;
+};
+
+struct waiter {
+    struct waiter *prev, *next;
+    struct choice *choice;
+    int index;
+    void *elem;                 /* receive into / send from */
+    bool linked;
+};
+
+struct wlist {
+    struct waiter *head, *tail;
+};
+
+struct rsock_chan {
+    pthread_mutex_t lock;
+    size_t elem_size, capacity;
+    char *ring;
+    size_t head, count;
+    bool done;
+    struct wlist senders, receivers;
+};
+
+/* ---- waiter lists (under the channel's lock) ---- */
+
+static void wl_push(struct wlist *l, struct waiter *w)
+{
+    w->next = NULL;
+    w->prev = l->tail;
+    if (l->tail)
+        l->tail->next = w;
+    else
+        l->head = w;
+    l->tail = w;
+    w->linked = true;
+}
+
+static void wl_remove(struct wlist *l, struct waiter *w)
+{
+    if (!w->linked)
+        return;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        l->head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        l->tail = w->prev;
+    w->linked = false;
+}
+
+/* The first waiter whose choice this party wins, taken off the list;
+ * waiters whose choice is already decided are dropped on the way. */
+static struct waiter *wl_claim(struct wlist *l)
+{
+    while (l->head) {
+        struct waiter *w = l->head;
+        wl_remove(l, w);
+        int expect = UNCLAIMED;
+        if (atomic_compare_exchange_strong(&w->choice->index, &expect, w->index))
+            return w;
+    }
+    return NULL;
+}
+
+/* Tell a claimed waiter its clause is done (under the channel's lock, so
+ * that its fiber, taking the lock after a timeout, sees the wake queued). */
+static void finish(struct waiter *w, int result)
+{
+    w->choice->result = result;
+    rsock__remote_wake(&w->choice->wake, 0);
+}
+
+/* ---- the ring ---- */
+
+static void *slot(rsock_chan *c, size_t i) { return c->ring + (i % c->capacity) * c->elem_size; }
+
+static void ring_put(rsock_chan *c, const void *elem)
+{
+    if (c->elem_size)
+        memcpy(slot(c, c->head + c->count), elem, c->elem_size);
+    c->count++;
+}
+
+static void ring_take(rsock_chan *c, void *elem)
+{
+    if (c->elem_size)
+        memcpy(elem, slot(c, c->head), c->elem_size);
+    c->head = (c->head + 1) % c->capacity;
+    c->count--;
+}
+
+static void copy_elem(const rsock_chan *c, void *to, const void *from)
+{
+    if (c->elem_size)
+        memcpy(to, from, c->elem_size);
+}
+
+/* ---- one attempt at an operation (under the lock) ----
+ * 1: done, 0: must wait, -EPIPE: the channel is done. */
+
+static int try_send(rsock_chan *c, const void *elem)
+{
+    if (c->done)
+        return -EPIPE;
+    struct waiter *r = wl_claim(&c->receivers);
+    if (r) { /* a parked receiver means an empty ring: hand over directly */
+        copy_elem(c, r->elem, elem);
+        finish(r, 0);
+        return 1;
+    }
+    if (c->count < c->capacity) {
+        ring_put(c, elem);
+        return 1;
+    }
+    return 0;
+}
+
+static int try_recv(rsock_chan *c, void *elem)
+{
+    if (c->count > 0) {
+        ring_take(c, elem);
+        struct waiter *s = wl_claim(&c->senders); /* room now: let one in */
+        if (s) {
+            ring_put(c, s->elem);
+            finish(s, 0);
+        }
+        return 1;
+    }
+    struct waiter *s = wl_claim(&c->senders);
+    if (s) { /* rendezvous */
+        copy_elem(c, elem, s->elem);
+        finish(s, 0);
+        return 1;
+    }
+    return c->done ? -EPIPE : 0;
+}
+
+static struct wlist *list_of(const rsock_chan_clause *cl)
+{
+    return cl->op == RSOCK_CHAN_SEND ? &cl->chan->senders : &cl->chan->receivers;
+}
+
+static int try_clause(const rsock_chan_clause *cl)
+{
+    return cl->op == RSOCK_CHAN_SEND ? try_send(cl->chan, cl->elem) : try_recv(cl->chan, cl->elem);
+}
+
+/* ---- public: make, done, free ---- */
+
+int rsock_chan_new(size_t elem_size, size_t capacity, rsock_chan **out)
+{
+    if (!out)
+        return rsock__fail(EINVAL, "rsock_chan_new: NULL out");
+    if (elem_size > (1u << 20) || (capacity && elem_size && capacity > SIZE_MAX / 2 / elem_size))
+        return rsock__fail(EINVAL, "rsock_chan_new %zu x %zu: too large", elem_size, capacity);
+    rsock_chan *c = calloc(1, sizeof *c);
+    size_t ring = (capacity ? capacity : 1) * (elem_size ? elem_size : 1);
+    if (!c || !(c->ring = malloc(ring))) {
+        free(c);
+        return rsock__fail(ENOMEM, "rsock_chan_new %zu x %zu: out of memory", elem_size,
+                           capacity);
+    }
+    c->elem_size = elem_size;
+    c->capacity = capacity;
+    pthread_mutex_init(&c->lock, NULL);
+    *out = c;
+    return 0;
+}
+
+int rsock_chan_done(rsock_chan *c)
+{
+    if (!c)
+        return rsock__fail(EINVAL, "rsock_chan_done: NULL channel");
+    pthread_mutex_lock(&c->lock);
+    c->done = true;
+    for (struct waiter *w; (w = wl_claim(&c->senders));)
+        finish(w, -EPIPE);
+    for (struct waiter *w; (w = wl_claim(&c->receivers));)
+        finish(w, -EPIPE); /* parked receivers mean an empty ring */
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+int rsock_chan_free(rsock_chan *c)
+{
+    if (!c)
+        return 0;
+    pthread_mutex_lock(&c->lock);
+    bool busy = c->senders.head || c->receivers.head;
+    pthread_mutex_unlock(&c->lock);
+    if (busy)
+        return rsock__fail(EBUSY, "rsock_chan_free %p: a fiber is parked on it", (void *)c);
+    pthread_mutex_destroy(&c->lock);
+    free(c->ring);
+    free(c);
+    return 0;
+}
+
+/* ---- choose: the general operation ---- */
+
+static int check_clauses(const rsock_chan_clause *cl, size_t n)
+{
+    if (!cl || n == 0)
+        return rsock__fail(EINVAL, "rsock_chan_choose: %s", cl ? "no clauses" : "NULL clauses");
+    for (size_t i = 0; i < n; i++) {
+        if (!cl[i].chan)
+            return rsock__fail(EINVAL, "rsock_chan_choose: clause %zu: NULL channel", i);
+        if (cl[i].op != RSOCK_CHAN_SEND && cl[i].op != RSOCK_CHAN_RECV)
+            return rsock__fail(EINVAL, "rsock_chan_choose: clause %zu: bad op %d", i, cl[i].op);
+        if (!cl[i].elem && cl[i].chan->elem_size)
+            return rsock__fail(EINVAL, "rsock_chan_choose: clause %zu: NULL elem", i);
+    }
+    return 0;
+}
+
+/* What a clause's outcome returns: its index, or -EPIPE recorded. */
+static int outcome(size_t i, int rc)
+{
+    if (rc == -EPIPE)
+        return rsock__fail(EPIPE, "rsock_chan_choose: clause %zu: the channel is done", i);
+    return (int)i;
+}
+
+/* One choose in progress: its clauses, their waiters, and the distinct
+ * channels sorted by address (the order every chooser locks them in, as
+ * Go's select does, so two choosers never deadlock). */
+struct choose {
+    const rsock_chan_clause *cl;
+    size_t n;
+    struct waiter *w;
+    rsock_chan **locks;
+    size_t nlocks;
+    bool enqueued;
+    struct waiter w_inline[INLINE_CLAUSES];
+    rsock_chan *locks_inline[INLINE_CLAUSES];
+};
+
+static int choose_init(struct choose *c, const rsock_chan_clause *cl, size_t n)
+{
+    c->cl = cl, c->n = n, c->nlocks = 0, c->enqueued = false;
+    c->w = c->w_inline, c->locks = c->locks_inline;
+    if (n > INLINE_CLAUSES) {
+        c->w = calloc(n, sizeof *c->w);
+        c->locks = calloc(n, sizeof *c->locks);
+        if (!c->w || !c->locks) {
+            free(c->w), free(c->locks);
+            return rsock__fail(ENOMEM, "rsock_chan_choose: %zu clauses: out of memory", n);
+        }
+    }
+    for (size_t i = 0; i < n; i++) { /* insertion sort, duplicates once */
+        rsock_chan *ch = cl[i].chan;
+        size_t j = c->nlocks;
+        while (j > 0 && c->locks[j - 1] > ch)
+            j--;
+        if (j > 0 && c->locks[j - 1] == ch)
+            continue;
+        memmove(&c->locks[j + 1], &c->locks[j], (c->nlocks - j) * sizeof *c->locks);
+        c->locks[j] = ch;
+        c->nlocks++;
+    }
+    return 0;
+}
+
+static void choose_free(struct choose *c)
+{
+    if (c->w != c->w_inline)
+        free(c->w);
+    if (c->locks != c->locks_inline)
+        free(c->locks);
+}
+
+static void lock_all(struct choose *c)
+{
+    for (size_t i = 0; i < c->nlocks; i++)
+        pthread_mutex_lock(&c->locks[i]->lock);
+}
+
+static void unlock_all(struct choose *c)
+{
+    for (size_t i = c->nlocks; i-- > 0;)
+        pthread_mutex_unlock(&c->locks[i]->lock);
+}
+
+/* Under all the locks: the lowest clause that can proceed, done; its
+ * index (rc in *rc), or -1 when none can. */
+static int try_in_order(struct choose *c, int *rc)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        int r = try_clause(&c->cl[i]);
+        if (r != 0) {
+            *rc = r < 0 ? r : 0;
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static void enqueue_all(struct choose *c, struct choice *ch)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        c->w[i] = (struct waiter){.choice = ch, .index = (int)i, .elem = c->cl[i].elem};
+        wl_push(list_of(&c->cl[i]), &c->w[i]);
+    }
+    c->enqueued = true;
+}
+
+static void dequeue_all(struct choose *c)
+{
+    if (!c->enqueued)
+        return;
+    lock_all(c);
+    for (size_t i = 0; i < c->n; i++)
+        wl_remove(list_of(&c->cl[i]), &c->w[i]);
+    unlock_all(c);
+    c->enqueued = false;
+}
+
+static void unpark_choice(struct rsock_fiber *f) { dequeue_all(f->unpark_arg); }
+
+/* Park until a peer decides the choice or the fiber gives up: the clause
+ * index done, or the reason for giving up (-ETIMEDOUT, -ECANCELED). */
+static int park_choice(struct rsock__sched *S, struct choose *c, struct choice *ch,
+                       int64_t deadline)
+{
+    struct rsock_fiber *self = S->current;
+    int rc = 0;
+    if (deadline > 0 && rsock__timer_arm(&S->timers, self, deadline, -ETIMEDOUT) < 0)
+        rc = -ENOMEM;
+    self->unpark = unpark_choice, self->unpark_arg = c;
+    for (bool first = true; rc == 0 && atomic_load(&ch->index) == UNCLAIMED; first = false) {
+        if (!first) { /* woken for nothing: renumber the node for the next park */
+            lock_all(c);
+            ch->wake.seq = S->park_seq + 1;
+            unlock_all(c);
+        }
+        rc = rsock__park(S);
+    }
+    self->unpark = NULL, self->unpark_arg = NULL;
+    rsock__timer_disarm(&S->timers, self);
+    int expect = UNCLAIMED;
+    if (atomic_compare_exchange_strong(&ch->index, &expect, ABANDONED))
+        return rc ? rc : -ETIMEDOUT;
+    return expect; /* a peer was first: the clause is done whatever woke us */
+}
+
+static int give_up(int rc)
+{
+    if (rc == -ETIMEDOUT)
+        return rsock__fail(ETIMEDOUT, "rsock_chan_choose: timed out");
+    if (rc == -ECANCELED)
+        return rsock__fail(ECANCELED, "rsock_chan_choose: cancelled");
+    return rsock__fail(ENOMEM, "rsock_chan_choose: no memory for a timer");
+}
+
+static int choose_locked(struct rsock__sched *S, struct choose *c, int64_t deadline)
+{
+    int rc = 0;
+    lock_all(c);
+    int done = try_in_order(c, &rc);
+    if (done >= 0 || deadline == 0) {
+        unlock_all(c);
+        return done >= 0 ? outcome((size_t)done, rc)
+                         : rsock__fail(ETIMEDOUT, "rsock_chan_choose: no clause ready");
+    }
+    if ((rc = rsock__remote_enable(S, "rsock_chan_choose")) < 0) {
+        unlock_all(c);
+        return rc;
+    }
+    struct choice ch = {.index = UNCLAIMED};
+    rsock__rwake_init(&ch.wake, S);
+    enqueue_all(c, &ch);
+    unlock_all(c);
+    done = park_choice(S, c, &ch, deadline);
+    dequeue_all(c); /* after this no peer can reach `ch` but through the queue */
+    rsock__remote_forget(S, &ch.wake);
+    return done >= 0 ? outcome((size_t)done, ch.result) : give_up(done);
+}
+
+int rsock_chan_choose(rsock_chan_clause *cl, size_t n, int64_t deadline)
+{
+    int rc = check_clauses(cl, n);
+    if (rc < 0)
+        return rc;
+    struct rsock__sched *S = rsock__sched_get();
+    if (!S)
+        return rsock__sched_error();
+    if ((rc = rsock__check_cancelled("rsock_chan_choose")) < 0)
+        return rc;
+    struct choose c;
+    if ((rc = choose_init(&c, cl, n)) < 0)
+        return rc;
+    rc = choose_locked(S, &c, deadline);
+    choose_free(&c);
+    return rc;
+}
+
+/* Send and receive are a choose of one clause, with their own names in
+ * the messages. */
+static int one(rsock_chan *c, int op, void *elem, int64_t deadline, const char *name)
+{
+    if (!c)
+        return rsock__fail(EINVAL, "%s: NULL channel", name);
+    if (!elem && c->elem_size)
+        return rsock__fail(EINVAL, "%s: NULL elem for %zu-byte messages", name, c->elem_size);
+    rsock_chan_clause cl = {.chan = c, .op = op, .elem = elem};
+    int rc = rsock_chan_choose(&cl, 1, deadline);
+    if (rc < 0) {
+        char inner[200];
+        snprintf(inner, sizeof inner, "%s", rsock_error_message());
+        const char *tail = strstr(inner, ": ");
+        rsock__fail(-rc, "%s %p%s", name, (void *)c, tail ? tail : "");
+    }
+    return rc < 0 ? rc : 0;
+}
+
+int rsock_chan_send(rsock_chan *c, const void *elem, int64_t deadline)
+{
+    return one(c, RSOCK_CHAN_SEND, (void *)elem, deadline, "rsock_chan_send");
+}
+
+int rsock_chan_recv(rsock_chan *c, void *elem, int64_t deadline)
+{
+    return one(c, RSOCK_CHAN_RECV, elem, deadline, "rsock_chan_recv");
+}

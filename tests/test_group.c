@@ -1,0 +1,235 @@
+/* Fiber groups: every rule of DESIGN.md "Groups", and every refusal. */
+#include "check.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+static int finished;
+
+static void quick(void *arg)
+{
+    (void)arg;
+    finished++;
+}
+
+static void sleeper(void *arg)
+{
+    int *rc = arg;
+    *rc = rsock_sleep(rsock_after(10000));
+}
+
+static void test_empty_and_normal_wait(void)
+{
+    rsock_group *g;
+    REQUIRE(rsock_group_new(&g) == 0);
+    CHECK_EQ(rsock_group_count(g), 0);
+    CHECK_EQ(rsock_group_wait(g, 0), 0); /* empty: at once, even with deadline 0 */
+    finished = 0;
+    for (int i = 0; i < 10; i++)
+        CHECK_EQ(rsock_group_spawn(g, quick, NULL), 0);
+    CHECK_EQ(rsock_group_count(g), 10);
+    CHECK_EQ(rsock_group_wait(g, -1), 0);
+    CHECK_EQ(finished, 10);
+    CHECK_EQ(rsock_group_count(g), 0);
+    CHECK_EQ(rsock_group_close(g), 0);
+    CHECK_EQ(rsock_group_close(NULL), 0);
+}
+
+static void test_wait_deadline(void)
+{
+    rsock_group *g;
+    REQUIRE(rsock_group_new(&g) == 0);
+    int rc = 1;
+    REQUIRE(rsock_group_spawn(g, sleeper, &rc) == 0);
+    CHECK_ERR(rsock_group_wait(g, 0), ETIMEDOUT, "1 members still running");
+    CHECK_ERR(rsock_group_wait(g, rsock_after(20)), ETIMEDOUT, "still running");
+    CHECK_EQ(rsock_group_count(g), 1);
+    CHECK_EQ(rsock_group_close(g), 0); /* cancels the sleeper and waits for it */
+    CHECK_EQ(rc, -ECANCELED);
+}
+
+/* A member that goes on waiting after the cancel: each wait fails at once. */
+struct sticky {
+    rsock_t *sock;
+    rsock_chan *chan;
+    int first, second, read_ready, chan_rc, join_rc, group_rc;
+    int64_t took;
+};
+
+static void other(void *arg) { (void)arg; }
+
+static void stubborn(void *arg)
+{
+    struct sticky *s = arg;
+    s->first = rsock_sleep(-1);
+    int64_t began = rsock_now();
+    s->second = rsock_sleep(rsock_after(5000));
+    char byte;
+    s->read_ready = (int)rsock_read(s->sock, &byte, 1, -1); /* data is there: still refused */
+    int v;
+    s->chan_rc = rsock_chan_recv(s->chan, &v, -1);
+    rsock_fiber *f;
+    rsock_spawn(other, NULL, &f);
+    s->join_rc = rsock_join(f, -1);
+    rsock_group *mine;
+    rsock_group_new(&mine);
+    rsock_group_spawn(mine, other, NULL);
+    s->group_rc = rsock_group_wait(mine, -1);
+    s->took = rsock_now() - began;
+    rsock_group_close(mine);
+    rsock_join(f, -1); /* joins: `f` has finished by now, so no wait */
+}
+
+static void test_cancel_is_sticky(void)
+{
+    int sv[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    struct sticky s = {0};
+    REQUIRE(rsock_fdopen(sv[0], &s.sock) == 0);
+    REQUIRE(write(sv[1], "x", 1) == 1);
+    REQUIRE(rsock_chan_new(sizeof(int), 1, &s.chan) == 0);
+    rsock_group *g;
+    REQUIRE(rsock_group_new(&g) == 0);
+    REQUIRE(rsock_group_spawn(g, stubborn, &s) == 0);
+    rsock_yield(); /* parked in its first sleep */
+    CHECK_EQ(rsock_group_cancel(g), 0);
+    CHECK_EQ(rsock_group_wait(g, rsock_after(5000)), 0);
+    CHECK_EQ(s.first, -ECANCELED);
+    CHECK_EQ(s.second, -ECANCELED);
+    CHECK_EQ(s.read_ready, -ECANCELED);
+    CHECK_EQ(s.chan_rc, -ECANCELED);
+    CHECK_EQ(s.join_rc, -ECANCELED);
+    CHECK_EQ(s.group_rc, -ECANCELED);
+    CHECK(s.took < 1000); /* at once, not after the 5 s sleep */
+    CHECK_EQ(rsock_group_close(g), 0);
+    rsock_close(s.sock);
+    close(sv[1]);
+    rsock_chan_free(s.chan);
+}
+
+static void test_spawned_after_cancel_starts_cancelled(void)
+{
+    rsock_group *g;
+    REQUIRE(rsock_group_new(&g) == 0);
+    CHECK_EQ(rsock_group_cancel(g), 0);
+    int rc = 1;
+    REQUIRE(rsock_group_spawn(g, sleeper, &rc) == 0);
+    CHECK_EQ(rsock_group_wait(g, rsock_after(2000)), 0);
+    CHECK_EQ(rc, -ECANCELED);
+    CHECK_EQ(rsock_group_close(g), 0);
+}
+
+/* A member waiting on its own group would wait for itself. */
+struct self_wait {
+    rsock_group *g;
+    int wait_rc, close_rc;
+};
+
+static void waits_on_own_group(void *arg)
+{
+    struct self_wait *w = arg;
+    w->wait_rc = rsock_group_wait(w->g, -1);
+    w->close_rc = rsock_group_close(w->g);
+}
+
+static void test_member_waiting_on_own_group(void)
+{
+    struct self_wait w = {0};
+    REQUIRE(rsock_group_new(&w.g) == 0);
+    REQUIRE(rsock_group_spawn(w.g, waits_on_own_group, &w) == 0);
+    CHECK_EQ(rsock_group_wait(w.g, rsock_after(2000)), 0);
+    CHECK_EQ(w.wait_rc, -EDEADLK);
+    CHECK_EQ(w.close_rc, -EDEADLK);
+    CHECK_EQ(rsock_group_close(w.g), 0);
+}
+
+static void *cancel_from_thread(void *arg)
+{
+    int *rc = arg;
+    extern rsock_group *shared_group;
+    rc[0] = rsock_group_cancel(shared_group);
+    rc[1] = rsock_group_spawn(shared_group, quick, NULL);
+    rc[2] = rsock_group_wait(shared_group, 0);
+    return NULL;
+}
+
+rsock_group *shared_group;
+
+static void test_refusals(void)
+{
+    CHECK_ERR(rsock_group_new(NULL), EINVAL, "NULL out");
+    CHECK_ERR(rsock_group_spawn(NULL, quick, NULL), EINVAL, "NULL group");
+    CHECK_ERR(rsock_group_wait(NULL, 0), EINVAL, "NULL group");
+    CHECK_ERR(rsock_group_cancel(NULL), EINVAL, "NULL group");
+    CHECK_EQ(rsock_group_count(NULL), 0);
+    REQUIRE(rsock_group_new(&shared_group) == 0);
+    CHECK_ERR(rsock_group_spawn(shared_group, NULL, NULL), EINVAL, "NULL function");
+    int rc[3];
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, cancel_from_thread, rc) == 0);
+    pthread_join(t, NULL);
+    CHECK_EQ(rc[0], -EINVAL);
+    CHECK_EQ(rc[1], -EINVAL);
+    CHECK_EQ(rc[2], -EINVAL);
+    CHECK_EQ(rsock_group_close(shared_group), 0);
+}
+
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+/* Members are freed as they return: memory stays flat over a million. */
+static void test_millions_of_members(void)
+{
+#ifdef RSOCK_ASAN
+    const long total = 200000; /* the sanitizer's bookkeeping is slow */
+#else
+    const long total = 2000000;
+#endif
+    rsock_group *g;
+    REQUIRE(rsock_group_new(&g) == 0);
+    long rss_early = 0;
+    finished = 0;
+    for (long done = 0; done < total; done += 200) { /* within the stack pool */
+        for (int i = 0; i < 200; i++)
+            REQUIRE(rsock_group_spawn(g, quick, NULL) == 0);
+        REQUIRE(rsock_group_wait(g, -1) == 0);
+        if (done == total / 10)
+            rss_early = rss_kib();
+    }
+    long rss_late = rss_kib();
+    CHECK_EQ(finished, total);
+    CHECK(rss_late <= rss_early + rss_early / 10);
+    if (rss_late > rss_early + rss_early / 10)
+        fprintf(stderr, "RSS %ld KiB after %ld members, %ld KiB at the end\n", rss_early,
+                total / 10, rss_late);
+    CHECK_EQ(rsock_group_close(g), 0);
+}
+
+int main(void)
+{
+    rsock_t *warm;
+    REQUIRE(rsock_socket(AF_INET, SOCK_STREAM, 0, &warm) == 0);
+    rsock_close(warm);
+    int fds = check_fd_count();
+    RUN(test_empty_and_normal_wait);
+    RUN(test_wait_deadline);
+    RUN(test_cancel_is_sticky);
+    RUN(test_spawned_after_cancel_starts_cancelled);
+    RUN(test_member_waiting_on_own_group);
+    RUN(test_refusals);
+    RUN(test_millions_of_members);
+    CHECK_EQ(check_fd_count(), fds);
+    return check_done();
+}
