@@ -10,9 +10,10 @@
 #include <string.h>
 
 /* A datagram socket of the family of address text `text`, and the address. */
-static int open_for(const char *op, const char *text, rsock_addr *a, rsock_t **out)
+static int open_for(const char *op, const char *text, rsock_addr *a, rsock_t **out,
+                    rsock_t **caller_out)
 {
-    if (!text || !out)
+    if (!text || !caller_out)
         return rsock__fail(EINVAL, "%s: NULL %s", op, text ? "out" : "address text");
     int rc = rsock_addr_parse(a, text);
     if (rc < 0)
@@ -24,7 +25,7 @@ int rsock_dgram_bind(const char *text, rsock_t **out)
 {
     rsock_addr a;
     rsock_t *s;
-    int rc = open_for("rsock_dgram_bind", text, &a, &s);
+    int rc = open_for("rsock_dgram_bind", text, &a, &s, out);
     if (rc < 0)
         return rc;
     if ((rc = rsock_bind(s, &a)) < 0) {
@@ -39,7 +40,7 @@ int rsock_dgram_dial(const char *text, rsock_t **out)
 {
     rsock_addr a;
     rsock_t *s;
-    int rc = open_for("rsock_dgram_dial", text, &a, &s);
+    int rc = open_for("rsock_dgram_dial", text, &a, &s, out);
     if (rc < 0)
         return rc;
     if ((rc = rsock_connect(s, &a)) < 0) { /* a datagram connect never waits */

@@ -12,10 +12,11 @@
 #define MAX_GSO_BYTES 65000  /* one GSO send must fit an IP packet's 16-bit length */
 #define MAX_UDP_PAYLOAD 65507
 
+/* UDP-Lite counts: the kernel refuses it GSO (-EIO), and the fallback runs. */
 static bool is_udp(const rsock_t *s)
 {
     return (s->domain == AF_INET || s->domain == AF_INET6) && s->type == SOCK_DGRAM &&
-           (s->protocol == 0 || s->protocol == IPPROTO_UDP);
+           (s->protocol == 0 || s->protocol == IPPROTO_UDP || s->protocol == IPPROTO_UDPLITE);
 }
 
 /* The kernel said no to GSO itself (not to the arguments). */
@@ -125,10 +126,10 @@ ssize_t rsock_send_gso(rsock_t *s, const rsock_addr *to, const void *buf, size_t
         }
         if (done)
             return (ssize_t)done;
-        if (n == -EINVAL)
-            return rsock__fail(EINVAL,
-                               "rsock_send_gso fd %d: segment size %zu refused (over the path "
-                               "MTU, or checksums off with SO_NO_CHECK)",
+        if (n == -EINVAL || n == -EMSGSIZE) /* which one depends on the kernel */
+            return rsock__fail((int)-n,
+                               "rsock_send_gso fd %d: segment size %zu refused: over the path "
+                               "MTU (or checksums off with SO_NO_CHECK)",
                                s->fd, seg);
         return rsock__fail_sys((int)-n, "rsock_send_gso fd %d: %zu bytes in segments of %zu%s",
                                s->fd, len, seg, gso_refused((int)-n) ? " (GSO refused)" : "");
