@@ -30,10 +30,12 @@ man:
 asan:
 	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DRSOCK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang"
 
+# Every fuzz/*.c target, each for FUZZ_SECONDS (default 60).
+FUZZ_BUILD ?= build-fuzz
 fuzz:
-	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DRSOCK_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug
-	cmake --build build-fuzz -j $(JOBS) --target fuzz_addr
-	bash fuzz/run.sh build-fuzz/fuzz_addr $${FUZZ_SECONDS:-60}
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DRSOCK_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target rsock_fuzzers
+	bash fuzz/run_all.sh $(FUZZ_BUILD) $(or $(FUZZ_SECONDS),60)
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -139,15 +139,21 @@ static bool len_fits(int family, socklen_t len)
     }
 }
 
-/* A hardware address no longer than the bytes the length leaves for it. */
-static bool halen_fits(const rsock_addr *a)
+/* What the length alone cannot say: an AF_PACKET hardware address no
+ * longer than the bytes the length leaves for it; the kernel's one byte
+ * past sun_path only as the NUL after a path that fills it. */
+static bool fields_fit(const rsock_addr *a)
 {
-    return a->sa.sa_family != AF_PACKET || a->ll.sll_halen <= a->len - RSOCK__LL_ADDR_OFF;
+    if (a->sa.sa_family == AF_PACKET)
+        return a->ll.sll_halen <= a->len - RSOCK__LL_ADDR_OFF;
+    if (a->sa.sa_family == AF_UNIX && a->len > sizeof(struct sockaddr_un))
+        return a->un.sun_path[0] != '\0' && ((const char *)&a->ss)[a->len - 1] == '\0';
+    return true;
 }
 
 bool rsock_addr_valid(const rsock_addr *a)
 {
-    return a && a->len <= sizeof a->ss && len_fits(a->sa.sa_family, a->len) && halen_fits(a);
+    return a && a->len <= sizeof a->ss && len_fits(a->sa.sa_family, a->len) && fields_fit(a);
 }
 
 /* A pathname ends at its first NUL or at the length; an abstract name is

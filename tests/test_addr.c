@@ -463,6 +463,11 @@ static void test_valid_family(void)
     CHECK(rsock_addr_valid(&a));
     a.len = sizeof(struct sockaddr_un) + 1; /* the kernel's for a full sun_path */
     CHECK(rsock_addr_valid(&a));
+    ((char *)&a.ss)[a.len - 1] = 'x'; /* that byte is the path's NUL, or invalid */
+    CHECK(!rsock_addr_valid(&a));
+    ((char *)&a.ss)[a.len - 1] = '\0';
+    a.un.sun_path[0] = '\0'; /* no abstract name is that long */
+    CHECK(!rsock_addr_valid(&a));
     a.len = sizeof(struct sockaddr_un) + 2;
     CHECK(!rsock_addr_valid(&a));
     a.len = SUN_OFF - 1;
