@@ -16,6 +16,10 @@
  *
  * Sections: errors; addresses; sockets; options; constants; waiting and
  * fibers; stream helpers.  Each entry has a page under doc/ and a man page.
+ *
+ * "The reference" below is the module rsock implements, entry by entry:
+ * Gerbil Scheme's :std/os/socket ("raw socket devices"; doc/reference.md
+ * says what it is and where it lives upstream).
  */
 #ifndef RSOCK_H
 #define RSOCK_H
