@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#ifdef RSOCK_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
@@ -63,8 +66,15 @@ static void unmap_stack(void *m, size_t size)
 
 void *rsock__stack_get(struct rsock__sched *S, size_t size)
 {
-    if (size == S->stack_size && S->stack_pool_count)
-        return S->stack_pool[--S->stack_pool_count];
+    if (size == S->stack_size && S->stack_pool_count) {
+        void *m = S->stack_pool[--S->stack_pool_count];
+#ifdef RSOCK_ASAN
+        /* The last fiber's final frames never returned: their redzones are
+         * still poisoned, and a new frame's variables may land on them. */
+        __asan_unpoison_memory_region((char *)m + rsock__page_size(), size);
+#endif
+        return m;
+    }
     return map_stack(size);
 }
 
