@@ -294,6 +294,33 @@ static void test_cancel(void)
     CHECK_EQ(check_fd_count(), fds);
 }
 
+/* A member of a cancelled group cannot park: the dial still ends every
+ * attempt (closing its socket) before it returns. */
+static void test_group_cancel(void)
+{
+    int fds = check_fd_count();
+    long fibers = live_fibers();
+    struct hole h6, h4;
+    hole_open(&h6, "[::1]:0");
+    hole_open(&h4, "127.0.0.1:0");
+    struct dialer d = {.addrs = {h6.addr, h4.addr}, .rc = 1};
+    rsock_group *g;
+    REQUIRE(rsock_group_new(&g) == 0);
+    REQUIRE(rsock_group_spawn(g, dial_in_fiber, &d) == 0);
+    rsock_yield(); /* the dialer starts its first attempt and sleeps */
+    rsock_yield(); /* the attempt connects and parks */
+    int64_t t0 = rsock_now();
+    CHECK_EQ(rsock_group_cancel(g), 0);
+    CHECK_EQ(rsock_group_wait(g, t0 + 5000), 0);
+    CHECK(rsock_now() - t0 < SOON);
+    CHECK_EQ(d.rc, -ECANCELED);
+    CHECK_EQ(rsock_group_close(g), 0);
+    CHECK_EQ(live_fibers(), fibers);
+    hole_close(&h4);
+    hole_close(&h6);
+    CHECK_EQ(check_fd_count(), fds);
+}
+
 static void test_refusals(void)
 {
     rsock_addr a;
@@ -382,6 +409,7 @@ int main(void)
     RUN(test_all_fail_first_error);
     RUN(test_first_error_kind);
     RUN(test_cancel);
+    RUN(test_group_cancel);
     RUN(test_refusals);
     RUN(test_name_races);
     RUN(test_name_resolved_once);

@@ -285,6 +285,28 @@ static void test_cancel(void)
     conn_close(&c);
 }
 
+/* A member of a cancelled group cannot park: the relay still ends its
+ * helper before it returns. */
+static void test_group_cancel(void)
+{
+    long fibers = rsock__sched_get()->live;
+    struct conn c;
+    conn_open(&c, false);
+    struct relay_run r = {.c = &c, .deadline = -1, .rc = 1};
+    rsock_group *g;
+    REQUIRE(rsock_group_new(&g) == 0);
+    REQUIRE(rsock_group_spawn(g, relay_fiber, &r) == 0);
+    rsock_yield(); /* the relay starts, both directions park */
+    rsock_yield();
+    CHECK_EQ(rsock_group_cancel(g), 0);
+    CHECK_EQ(rsock_group_wait(g, rsock_now() + 5000), 0);
+    CHECK_EQ(r.rc, -ECANCELED);
+    CHECK(r.took < SOON);
+    CHECK_EQ(rsock_group_close(g), 0);
+    CHECK_EQ(rsock__sched_get()->live, fibers);
+    conn_close(&c);
+}
+
 /* Bulk both ways at once: every byte counted. */
 struct bulk {
     rsock_t *s;
@@ -366,6 +388,7 @@ int main(void)
     RUN(test_idle_clock_shared);
     RUN(test_deadline);
     RUN(test_cancel);
+    RUN(test_group_cancel);
     RUN(test_bulk_both_ways);
     RUN(test_refusals);
     return check_done();
