@@ -202,7 +202,7 @@ int rsock_cmsg_get_int(const rsock_cmsg *c, int64_t *out)
     const int_kind *k = find_int(op, c->level, c->type);
     if (!k)
         return -EINVAL;
-    if (!c->data || (c->len != k->width && c->len != k->alt_width))
+    if (!c->data || (c->len != k->width && (!k->alt_width || c->len != k->alt_width)))
         return rsock__fail(EINVAL, "%s: %s with %zu bytes of data, not %u", op, k->name, c->len,
                            k->width);
     if (c->len == 1) {

@@ -207,6 +207,10 @@ static void test_decoders_refuse(void)
     CHECK_ERR(rsock_cmsg_get_timestamp(&c, &v), EINVAL, "not a timestamp");
     c = (rsock_cmsg){.level = IPPROTO_IP, .type = IP_TTL, .data = "ab", .len = 2};
     CHECK_ERR(rsock_cmsg_get_int(&c, &v), EINVAL, "IP_TTL with 2 bytes");
+    c.len = 0; /* found by fuzz_cmsg: a type with one width took an empty payload */
+    CHECK_ERR(rsock_cmsg_get_int(&c, &v), EINVAL, "IP_TTL with 0 bytes");
+    c.type = IP_TOS; /* two widths, neither 0 */
+    CHECK_ERR(rsock_cmsg_get_int(&c, &v), EINVAL, "IP_TOS with 0 bytes");
     CHECK_ERR(rsock_cmsg_get_pktinfo(&c, &pi), EINVAL, "is not level 0 type 8");
     CHECK_ERR(rsock_cmsg_get_sockerr(&c, &e), EINVAL, "is not level 0 type 11");
     c = (rsock_cmsg){.level = IPPROTO_IP, .type = IP_RECVERR, .data = "ab", .len = 2};
