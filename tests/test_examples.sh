@@ -63,6 +63,21 @@ else want='^reached 127\.0\.0\.1 in 1 hop$'; want2='^ 1  127\.0\.0\.1  [0-9.]+ m
   expect traceroute "$tmp/traceroute.out" "$want" "$want2" ||
   bad "traceroute exited non-zero: $(cat "$tmp/traceroute.out")"
 
+[ "$(run group-server "$ex/group-server")" = 0 ] &&
+  expect group-server "$tmp/group-server.out" '^3 clients echoed and hung up$' '^grace period over, cancelling: 1$' \
+    '^stopped: 3 connections ended by their client, 1 cancelled$' '^self-test: ok$' ||
+  bad "group-server exited non-zero: $(cat "$tmp/group-server.out")"
+
+[ "$(run chat "$ex/chat")" = 0 ] &&
+  expect chat "$tmp/chat.out" '^user3 got: <user2> hi$' '^user1 got: \* idle for 400 ms: bye$' \
+    '^user4 got: \* server shutting down: bye$' '^stopped: 4 clients served' '^self-test: ok$' ||
+  bad "chat exited non-zero: $(cat "$tmp/chat.out")"
+
+[ "$(run workers "$ex/workers")" = 0 ] &&
+  expect workers "$tmp/workers.out" '^16 clients: 128 of 128 echoes right$' '^stopped: 16 connections served$' \
+    '^self-test: ok$' ||
+  bad "workers exited non-zero: $(cat "$tmp/workers.out")"
+
 rc=$(run netlink-links "$ex/netlink-links")
 if [ "$rc" = 0 ]; then
   want=$(ls /sys/class/net | sort | tr '\n' ' ')
