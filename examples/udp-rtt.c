@@ -36,7 +36,8 @@ static void echo_server(void *arg)
         rsock_sendto_wait(s, buf, (size_t)n, &from, rsock_after(1000));
 }
 
-/* The answer to ping `seq` and its receive stamp (ns). */
+/* The answer to ping `seq` and its receive stamp (ns; 0 when the kernel
+ * had not turned receive stamping on yet: it does so from a work queue). */
 static int64_t receive_answer(rsock_t *s, unsigned seq)
 {
     for (;;) {
@@ -103,14 +104,19 @@ int main(int argc, char **argv)
     rsock_addr_format(&to, text, sizeof text);
     printf("pinging %s with kernel timestamps\n", text);
     double min = 1e18, max = 0, sum = 0;
-    for (unsigned seq = 0; seq < (unsigned)count; seq++) {
+    unsigned key = 0; /* the datagram's number: OPT_ID's key and the payload */
+    for (int seq = 1; seq <= count; seq++, key++) {
         int64_t user_sent = realtime_ns();
-        if (rsock_send(s, &seq, sizeof seq, 0) < 0)
+        if (rsock_send(s, &key, sizeof key, 0) < 0)
             DIE("send");
-        int64_t received = receive_answer(s, seq), user_received = realtime_ns();
-        int64_t sent = transmit_stamp(s, seq); /* key = the datagram's number */
+        int64_t received = receive_answer(s, key), user_received = realtime_ns();
+        int64_t sent = transmit_stamp(s, key);
+        if (received == 0 && key < 100U + (unsigned)count) { /* stamping not on yet: again */
+            seq--;
+            continue;
+        }
         double kernel_us = (double)(received - sent) / 1000.0;
-        printf("seq=%u rtt=%.1f us (kernel stamps) %.1f us (user clocks)\n", seq + 1, kernel_us,
+        printf("seq=%d rtt=%.1f us (kernel stamps) %.1f us (user clocks)\n", seq, kernel_us,
                (double)(user_received - user_sent) / 1000.0);
         min = kernel_us < min ? kernel_us : min;
         max = kernel_us > max ? kernel_us : max;
