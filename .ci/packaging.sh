@@ -5,7 +5,8 @@
 # (pkg-config and find_package), then compare the library's ABI with the
 # last release's (abi/librsock.abi, abidiff).  Symbols that are new since
 # debian/librsock0.symbols are listed (not an error: regenerate the file
-# with `bash .ci/packaging.sh --update-symbols`); lost ones fail the build.
+# with `bash .ci/packaging.sh --update-symbols`); lost ones fail the build
+# once the version is released (tag v<version>), and are listed before.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -21,18 +22,32 @@ trap 'rm -rf "$work"' EXIT
 src=$work/rsock-$version
 mkdir "$src"
 git ls-files -z | xargs -0 cp --parents -t "$src" # the tracked files, as they are here
+# Before the release's tag, the symbols may still change: dpkg-gensymbols reports, never fails.
+released=0
+git rev-parse -q --verify "refs/tags/v$version" >/dev/null && released=1 || export DPKG_GENSYMBOLS_CHECK_LEVEL=0
 start=$SECONDS
 (cd "$src" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1) ||
   { tail -40 "$work/build.log"; echo "dpkg-buildpackage failed"; exit 1; }
 echo "packages built in $((SECONDS - start)) s: $(cd "$work" && ls ./*.deb | grep -v dbgsym | tr '\n' ' ')"
 
-new=$(sed -n 's/^+ \(rsock_[^ ]*\) .*/\1/p' "$work/build.log")
+# The symbols file against what the built library exports, both ways.
+built=$(ls "$src"/debian/librsock0/usr/lib/*/librsock.so.0.* | head -n1)
+exported=$(objdump -T "$built" | awk '$0 !~ /\*UND\*|\*ABS\*/ && NF >= 7 {print $NF "@" $(NF-1)}' | sort)
+listed=$(sed -n 's/^ \(rsock_[^ ]*\) .*/\1/p' debian/librsock0.symbols | sort)
+new=$(comm -23 <(echo "$exported") <(echo "$listed"))
+lost=$(comm -13 <(echo "$exported") <(echo "$listed"))
 if [ -n "$new" ]; then
   echo "NOTE: symbols new since debian/librsock0.symbols (add them: bash .ci/packaging.sh --update-symbols):"
   sed 's/^/  /' <<<"$new"
 fi
+if [ -n "$lost" ]; then
+  echo "NOTE: symbols of debian/librsock0.symbols the library no longer has (a break once released):"
+  sed 's/^/  /' <<<"$lost"
+fi
 if [ "${1:-}" = --update-symbols ]; then
-  (cd "$src" && dpkg-gensymbols -v"$version" -plibrsock0 -Pdebian/librsock0 -O"$OLDPWD/debian/librsock0.symbols" >/dev/null)
+  [ "$released" = 1 ] || rm "$src/debian/librsock0.symbols" # unreleased: from scratch, lost ones dropped
+  (cd "$src" && dpkg-gensymbols -v"$version" -plibrsock0 -Pdebian/librsock0 -O"$work/symbols" >/dev/null 2>&1)
+  cp "$work/symbols" debian/librsock0.symbols
   echo "debian/librsock0.symbols: $(grep -c '^ ' debian/librsock0.symbols) symbols"
 fi
 
