@@ -60,6 +60,7 @@ struct relay_run {
     int rc;
     rsock_relay_stats st;
     int64_t took;
+    int after; /* a sleep's result after the relay */
 };
 
 static void relay_fiber(void *arg)
@@ -68,6 +69,8 @@ static void relay_fiber(void *arg)
     int64_t t0 = rsock_now();
     r->rc = rsock_relay(r->c->a, r->c->b, r->deadline, r->idle_ms, r->flags, &r->st);
     r->took = rsock_now() - t0;
+    /* the relay's own cancels are spent: this fiber's next wait waits */
+    r->after = rsock_sleep(rsock_now() + 1);
 }
 
 static rsock_fiber *relay_start(struct relay_run *r)
@@ -178,6 +181,7 @@ static void test_reset_on_b_stops_a(void)
     CHECK_EQ(rsock_join(f, t0 + 5000), 0);
     CHECK(rsock_now() - t0 < SOON);
     CHECK_EQ(r.rc, -ECONNRESET);
+    CHECK_EQ(r.after, 0);
     CHECK(strstr(rsock_error_message(), "rsock_relay") != NULL);
     CHECK_EQ(r.st.a_to_b, 4);
     CHECK_EQ(rsock__sched_get()->live, fibers);
@@ -202,7 +206,29 @@ static void test_reset_on_a_stops_b(void)
     CHECK_EQ(rsock_join(f, t0 + 5000), 0);
     CHECK(rsock_now() - t0 < SOON);
     CHECK_EQ(r.rc, -ECONNRESET);
+    CHECK_EQ(r.after, 0);
     CHECK_EQ(r.st.b_to_a, 4);
+    conn_close(&c);
+}
+
+/* The helper fails while the caller is ready to run (bytes came to `a` in
+ * the same poll as the reset on `b`): the cancel that stops the caller must
+ * not outlive the relay and fail the caller's next wait. */
+static void test_failure_while_caller_ready(void)
+{
+    struct conn c;
+    unix_pair(&c.client, &c.a);
+    tcp_pair(&c.b, &c.server);
+    struct relay_run r = {.c = &c, .deadline = rsock_now() + 10000, .rc = 1};
+    rsock_fiber *f = relay_start(&r);
+    rsock_yield(); /* the relay starts, both directions park */
+    rsock_yield();
+    reset(c.server); /* b -> a fails first: its event comes first */
+    c.server = NULL;
+    write_text(c.client, "late");
+    CHECK_EQ(rsock_join(f, rsock_now() + 5000), 0);
+    CHECK_EQ(r.rc, -ECONNRESET);
+    CHECK_EQ(r.after, 0);
     conn_close(&c);
 }
 
@@ -281,6 +307,7 @@ static void test_cancel(void)
     CHECK_EQ(rsock_join(f, rsock_now() + 5000), 0);
     CHECK_EQ(r.rc, -ECANCELED);
     CHECK(r.took < SOON);
+    CHECK_EQ(r.after, 0);
     CHECK_EQ(rsock__sched_get()->live, fibers);
     conn_close(&c);
 }
@@ -384,6 +411,7 @@ int main(void)
     RUN(test_server_half_closes_first);
     RUN(test_reset_on_b_stops_a);
     RUN(test_reset_on_a_stops_b);
+    RUN(test_failure_while_caller_ready);
     RUN(test_idle_limit);
     RUN(test_idle_clock_shared);
     RUN(test_deadline);
