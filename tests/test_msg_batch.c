@@ -1,7 +1,7 @@
 /* Batched messages: rsock_sendmmsg / rsock_recvmmsg and their waiting forms
- * over UDP v4 and v6 and Unix datagrams (bound paths and socketpairs), with
- * addresses, truncation, control data per message, descriptors, batches
- * larger than one system call, and every bad input refused. */
+ * over UDP v4 and v6, Unix datagrams (bound paths and socketpairs) and raw
+ * ICMP, with addresses, truncation, control data per message, descriptors,
+ * batches larger than one system call, and every bad input refused. */
 #include "check.h"
 
 #include <errno.h>
@@ -171,6 +171,66 @@ static void test_descriptors(void)
     CHECK_EQ(check_fd_count(), fds_before); /* nothing leaked, truncated or not */
 }
 
+/* Raw sockets too: three ICMP echo requests in one batch, the replies in
+ * batches (a raw ICMP socket also sees the requests themselves on lo). */
+static uint16_t icmp_sum(const void *p, size_t len)
+{
+    uint32_t sum = 0;
+    const uint8_t *b = p;
+    for (size_t i = 0; i + 1 < len; i += 2)
+        sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+    if (len & 1)
+        sum += (uint32_t)b[len - 1] << 8;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return htons((uint16_t)~sum);
+}
+
+static void test_raw_icmp(void)
+{
+    rsock_t *s;
+    if (rsock_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP, &s) < 0) {
+        if (getenv("CI"))
+            CHECK(!"a raw socket needs root (CAP_NET_RAW): CI runs as root");
+        SKIP("needs CAP_NET_RAW for a raw ICMP socket");
+    }
+    rsock_addr lo;
+    REQUIRE(rsock_addr_in(&lo, "127.0.0.1", 0) == 0);
+    uint8_t req[3][8];
+    struct iovec iov[3];
+    rsock_mmsg m[3];
+    uint16_t id = (uint16_t)getpid();
+    for (int i = 0; i < 3; i++) {
+        uint8_t h[8] = {8, 0, 0, 0, (uint8_t)(id >> 8), (uint8_t)id, 0, (uint8_t)i};
+        uint16_t sum = icmp_sum(h, sizeof h);
+        memcpy(h + 2, &sum, 2);
+        memcpy(req[i], h, sizeof h);
+        iov[i] = (struct iovec){req[i], sizeof req[i]};
+        m[i] = (rsock_mmsg){.addr = &lo, .iov = &iov[i], .iovcnt = 1};
+    }
+    CHECK_EQ(rsock_sendmmsg(s, m, 3, 0), 3);
+    int replies = 0;
+    for (int rounds = 0; replies < 3 && rounds < 20; rounds++) {
+        uint8_t in[8][128];
+        struct iovec iiov[8];
+        rsock_mmsg im[8];
+        for (int i = 0; i < 8; i++) {
+            iiov[i] = (struct iovec){in[i], sizeof in[i]};
+            im[i] = (rsock_mmsg){.iov = &iiov[i], .iovcnt = 1};
+        }
+        int n = rsock_recvmmsg_wait(s, im, 8, 0, rsock_now() + 5000);
+        REQUIRE(n > 0);
+        for (int i = 0; i < n; i++) {
+            size_t ihl = (size_t)(in[i][0] & 15) * 4; /* raw IPv4: the IP header first */
+            if (im[i].len >= ihl + 8 && in[i][ihl] == 0 && in[i][ihl + 4] == (uint8_t)(id >> 8) &&
+                in[i][ihl + 5] == (uint8_t)id)
+                replies++;
+        }
+    }
+    CHECK_EQ(replies, 3);
+    rsock_close(s);
+}
+
 /* ---- the waiting forms ---- */
 
 static rsock_t *late_target;
@@ -295,6 +355,7 @@ int main(void)
     RUN(test_socketpair_and_truncation);
     RUN(test_control_per_message);
     RUN(test_descriptors);
+    RUN(test_raw_icmp);
     RUN(test_recv_waits);
     RUN(test_send_waits_for_room);
     RUN(test_bad_input);
