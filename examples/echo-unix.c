@@ -16,11 +16,11 @@ static void server(void *arg)
 {
     rsock_t *listener = arg, *conn;
     char buf[256];
-    if (rsock_accept_wait(listener, NULL, &conn, rsock_now() + 5000) < 0)
+    if (rsock_accept_wait(listener, NULL, &conn, rsock_after(5000)) < 0)
         DIE("accept");
     ssize_t n;
-    while ((n = rsock_read(conn, buf, sizeof buf, rsock_now() + 5000)) > 0)
-        if (rsock_write_all(conn, buf, (size_t)n, rsock_now() + 5000) < 0)
+    while ((n = rsock_read(conn, buf, sizeof buf, rsock_after(5000))) > 0)
+        if (rsock_write_all(conn, buf, (size_t)n, rsock_after(5000)) < 0)
             DIE("echo");
     if (n < 0)
         DIE("read");
@@ -43,17 +43,17 @@ int main(int argc, char **argv)
         DIE("listen");
     if (rsock_spawn(server, listener, &srv) < 0)
         DIE("spawn");
-    if (rsock_dial(path, rsock_now() + 5000, &client) < 0)
+    if (rsock_dial(path, rsock_after(5000), &client) < 0)
         DIE("dial");
 
     const char *lines[] = {"hello\n", "raw socket devices\n", "bye\n"};
     for (size_t i = 0; i < 3; i++) {
         char reply[256] = "";
         size_t len = strlen(lines[i]), got = 0;
-        if (rsock_write_all(client, lines[i], len, rsock_now() + 5000) < 0)
+        if (rsock_write_all(client, lines[i], len, rsock_after(5000)) < 0)
             DIE("write");
         while (got < len) { /* a stream may deliver the echo in pieces */
-            ssize_t n = rsock_read(client, reply + got, sizeof reply - 1 - got, rsock_now() + 5000);
+            ssize_t n = rsock_read(client, reply + got, sizeof reply - 1 - got, rsock_after(5000));
             if (n <= 0)
                 DIE("read reply");
             got += (size_t)n;
@@ -61,7 +61,7 @@ int main(int argc, char **argv)
         printf("echo: %s", reply);
     }
     rsock_shutdown(client, SHUT_WR); /* end of stream: the server's loop ends */
-    rsock_join(srv, rsock_now() + 5000);
+    rsock_join(srv, rsock_after(5000));
     rsock_close(client);
     rsock_close(listener);
     unlink(path); /* a Unix socket's file stays until removed */

@@ -22,7 +22,7 @@ static void reader(void *arg)
     int rflags = 0;
     ssize_t n;
     while ((n = rsock_recvmsg(s, NULL, &iov, 1, ctl.buf, &ctllen, 0, &rflags)) == -EAGAIN)
-        if (rsock_wait_in(s, rsock_now() + 5000) < 0)
+        if (rsock_wait_in(s, rsock_after(5000)) < 0)
             DIE("wait");
     if (n < 0)
         DIE("recvmsg");
@@ -69,7 +69,7 @@ int main(void)
         DIE("sendmsg");
     close(file); /* the receiver has its own descriptor now */
     printf("sent descriptor %d\n", file);
-    rsock_join(f, rsock_now() + 5000);
+    rsock_join(f, rsock_after(5000));
     rsock_close(a);
     rsock_close(b);
     return 0;

@@ -24,7 +24,7 @@ static void round_trip(rsock_t *tx, rsock_t *rx, const rsock_addr *group, const 
     rsock_addr sender;
     ssize_t n;
     while ((n = rsock_recvfrom(rx, buf, sizeof buf - 1, 0, &sender)) == -EAGAIN)
-        if (rsock_wait_in(rx, rsock_now() + 2000) < 0)
+        if (rsock_wait_in(rx, rsock_after(2000)) < 0)
             DIE("no datagram from the group");
     if (n < 0)
         DIE("recvfrom");

@@ -53,7 +53,7 @@ int main(void)
     for (int done = 0; !done;) {
         ssize_t n = rsock_recv(s, buf, sizeof buf, 0);
         if (n == -EAGAIN) {
-            if (rsock_wait_in(s, rsock_now() + 5000) < 0)
+            if (rsock_wait_in(s, rsock_after(5000)) < 0)
                 DIE("wait");
             continue;
         }

@@ -22,7 +22,7 @@ static ssize_t receive(rsock_t *s, char *buf, size_t len, rsock_addr *from, stru
     size_t ctllen = sizeof ctl.buf;
     ssize_t n;
     while ((n = rsock_recvmsg(s, from, &iov, 1, ctl.buf, &ctllen, 0, NULL)) == -EAGAIN)
-        if (rsock_wait_in(s, rsock_now() + 5000) < 0)
+        if (rsock_wait_in(s, rsock_after(5000)) < 0)
             DIE("wait");
     for (struct cmsghdr *c = ctllen ? &ctl.align : NULL; c; c = NULL)
         if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
@@ -78,12 +78,12 @@ int main(void)
             DIE("sendto");
         ssize_t n;
         while ((n = rsock_recvfrom(cli, buf, sizeof buf - 1, 0, &from)) == -EAGAIN)
-            if (rsock_wait_in(cli, rsock_now() + 5000) < 0)
+            if (rsock_wait_in(cli, rsock_after(5000)) < 0)
                 DIE("wait for answer");
         rsock_addr_format(&from, from_text, sizeof from_text);
         printf("client: answer \"%s\" came from %s\n", buf, from_text);
     }
-    rsock_join(f, rsock_now() + 5000);
+    rsock_join(f, rsock_after(5000));
     rsock_close(cli);
     rsock_close(srv);
     return 0;

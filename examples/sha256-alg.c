@@ -21,7 +21,7 @@ static void send_all(rsock_t *op, const char *buf, size_t len, int flags)
     while (len > 0) {
         ssize_t n = rsock_send(op, buf, len, flags);
         if (n == -EAGAIN) {
-            if (rsock_wait_out(op, rsock_now() + 5000) < 0)
+            if (rsock_wait_out(op, rsock_after(5000)) < 0)
                 DIE("wait");
             continue;
         }
@@ -60,7 +60,7 @@ int main(void)
     unsigned char digest[32];
     ssize_t got;
     while ((got = rsock_recv(op, digest, sizeof digest, 0)) == -EAGAIN)
-        if (rsock_wait_in(op, rsock_now() + 5000) < 0)
+        if (rsock_wait_in(op, rsock_after(5000)) < 0)
             DIE("wait for the digest");
     if (got != sizeof digest) /* nothing sent: recv alone yields the empty input's hash */
         DIE("recv");

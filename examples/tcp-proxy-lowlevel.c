@@ -56,7 +56,7 @@ static int connect_target(rsock_t **out)
     rc = rsock_connect(*out, &target);
     if (rc == -EINPROGRESS) { /* pending: wait for output, then ask how it went */
         int err = 0;
-        rc = rsock_wait_out(*out, rsock_now() + 10000);
+        rc = rsock_wait_out(*out, rsock_after(10000));
         if (rc == 0 && (rc = rsock_getsockopt_int(*out, SOL_SOCKET, SO_ERROR, &err)) == 0)
             rc = -err;
     }
@@ -115,7 +115,7 @@ int main(int argc, char **argv)
         }
         if (rc < 0) {
             fprintf(stderr, "accept: %s\n", rsock_error_message());
-            rsock_sleep(rsock_now() + 100); /* e.g. out of descriptors: do not spin */
+            rsock_sleep(rsock_after(100)); /* e.g. out of descriptors: do not spin */
             continue;
         }
         if (verbose) {
