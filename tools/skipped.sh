@@ -9,7 +9,7 @@ build=${1:-build}
 junit=$build/ctest-junit.xml log=$build/Testing/Temporary/LastTest.log
 [ -f "$junit" ] && [ -f "$log" ] || { echo "skipped.sh: no ctest results in $build"; exit 0; }
 
-skipped=$(grep -o '<testcase name="[^"]*"[^>]*status="notrun"' "$junit" | sed 's/<testcase name="\([^"]*\)".*/\1/')
+skipped=$(grep -o '<testcase name="[^"]*"[^>]*status="notrun"' "$junit" | sed 's/<testcase name="\([^"]*\)".*/\1/' || true)
 if [ -z "$skipped" ]; then
   echo "Skipped: none (every test ran)"
   exit 0
