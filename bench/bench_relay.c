@@ -43,7 +43,8 @@ static void pair(rsock_t **x, rsock_t **y)
     rsock_addr at;
     char text[RSOCK_ADDRSTRLEN];
     if (rsock_listen_on("127.0.0.1:0", -1, &l) < 0 || rsock_getsockname(l, &at) < 0 ||
-        rsock_addr_format(&at, text, sizeof text) < 0 || rsock_dial(text, rsock_after(5000), x) < 0 ||
+        rsock_addr_format(&at, text, sizeof text) < 0 ||
+        rsock_dial(text, rsock_after(5000), x) < 0 ||
         rsock_accept_wait(l, NULL, y, rsock_after(5000)) < 0)
         die("tcp pair");
     rsock_close(l);

@@ -9,7 +9,10 @@
 
 #define WAIT rsock_after(5000)
 
-static void fail(void) { fprintf(stderr, "%s\n", rsock_error_message()); }
+static void fail(void)
+{
+    fprintf(stderr, "%s\n", rsock_error_message());
+}
 
 /* The backend: "echo: " before each line, until the end of the stream. */
 static void echo_lines(void *conn)

@@ -30,10 +30,10 @@ struct attempt {
 struct race {
     struct rsock__sched *S;
     rsock_fiber *dialer;
-    bool waiting;         /* the dialer is parked for news from the attempts */
-    bool over;            /* decided: attempts not yet connected give up */
+    bool waiting; /* the dialer is parked for news from the attempts */
+    bool over;    /* decided: attempts not yet connected give up */
     int64_t deadline;
-    struct attempt *at;   /* one per address, in the order they start */
+    struct attempt *at; /* one per address, in the order they start */
     size_t started, running;
     rsock_t *winner;
 };
@@ -240,8 +240,8 @@ static bool usable(const struct addrinfo *ai)
  * order, into a new array: its length, or -errno (recorded). */
 static int resolve(const char *text, const struct rsock__host_port *name, rsock_addr **list)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_ADDRCONFIG};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
     struct addrinfo *res = NULL;
     int code = rsock__getaddrinfo(name->host, NULL, &hints, &res);
     if (code != 0)

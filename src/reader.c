@@ -36,7 +36,10 @@ int rsock_reader_free(rsock_reader *r)
     return 0;
 }
 
-size_t rsock_reader_buffered(const rsock_reader *r) { return r ? r->end - r->start : 0; }
+size_t rsock_reader_buffered(const rsock_reader *r)
+{
+    return r ? r->end - r->start : 0;
+}
 
 /* Read once more into the room after the buffered bytes (moved to the
  * front first if there is none): 0, or -errno.  Sets eof at the end. */

@@ -25,8 +25,10 @@ struct relay {
 
 static int64_t copy(struct relay *r, rsock_t *from, rsock_t *to, int64_t *moved)
 {
-    struct rsock__copy_opts o = {.deadline = r->deadline, .idle_ms = r->idle_ms,
-                                 .flags = r->flags, .moved = moved,
+    struct rsock__copy_opts o = {.deadline = r->deadline,
+                                 .idle_ms = r->idle_ms,
+                                 .flags = r->flags,
+                                 .moved = moved,
                                  .last_active = &r->last_active};
     return rsock__copy(from, to, &o);
 }
@@ -101,8 +103,14 @@ int rsock_relay(rsock_t *a, rsock_t *b, int64_t deadline, int64_t idle_ms, int f
         return rc;
     if (!S)
         return rsock__fail(ENOMEM, "rsock_relay: no scheduler");
-    struct relay r = {.a = a, .b = b, .deadline = deadline, .idle_ms = idle_ms,
-                      .last_active = rsock_now(), .flags = flags, .S = S, .caller = S->current};
+    struct relay r = {.a = a,
+                      .b = b,
+                      .deadline = deadline,
+                      .idle_ms = idle_ms,
+                      .last_active = rsock_now(),
+                      .flags = flags,
+                      .S = S,
+                      .caller = S->current};
     if ((rc = rsock_spawn(helper_main, &r, NULL)) < 0)
         return rc;
     if (first_failure(&r, copy(&r, a, b, &r.moved.a_to_b)) && r.helper)

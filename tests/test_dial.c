@@ -20,7 +20,10 @@ static void addr_text(const rsock_addr *a, char out[RSOCK_ADDRSTRLEN])
     REQUIRE(rsock_addr_format(a, out, RSOCK_ADDRSTRLEN) > 0);
 }
 
-static void addr_of(rsock_t *s, rsock_addr *a) { REQUIRE(rsock_getsockname(s, a) == 0); }
+static void addr_of(rsock_t *s, rsock_addr *a)
+{
+    REQUIRE(rsock_getsockname(s, a) == 0);
+}
 
 struct hole {
     rsock_t *l, *fill[4];
@@ -59,7 +62,10 @@ static rsock_t *closed_at(const char *where, rsock_addr *a)
     return s;
 }
 
-static long live_fibers(void) { return rsock__sched_get()->live; }
+static long live_fibers(void)
+{
+    return rsock__sched_get()->live;
+}
 
 /* ---- the one parse ---- */
 
@@ -231,8 +237,7 @@ static void test_all_fail_first_error(void)
     CHECK(strstr(rsock_error_message(), first) != NULL);
     CHECK(strstr(rsock_error_message(), second) == NULL);
     rsock_addr swapped[2] = {addrs[1], addrs[0]};
-    CHECK_ERR(rsock__dial_addrs("both", swapped, 2, rsock_now() + 5000, &c), ECONNREFUSED,
-              second);
+    CHECK_ERR(rsock__dial_addrs("both", swapped, 2, rsock_now() + 5000, &c), ECONNREFUSED, second);
     CHECK(c == NULL);
     rsock_close(c6);
     rsock_close(c4);
@@ -255,7 +260,10 @@ static void first_error_kind(void)
     rsock_close(c4);
 }
 
-static void test_first_error_kind(void) { CHECK_SANDBOXED(first_error_kind); }
+static void test_first_error_kind(void)
+{
+    CHECK_SANDBOXED(first_error_kind);
+}
 
 struct dialer {
     rsock_addr addrs[2];
@@ -360,7 +368,10 @@ static void name_races(void)
     CHECK_EQ(check_fd_count(), fds);
 }
 
-static void test_name_races(void) { CHECK_SANDBOXED(name_races); }
+static void test_name_races(void)
+{
+    CHECK_SANDBOXED(name_races);
+}
 
 struct lookup {
     const char *text;
@@ -395,7 +406,10 @@ static void name_resolved_once(void)
     rsock__resolve_test_delay_ms = 0;
 }
 
-static void test_name_resolved_once(void) { CHECK_SANDBOXED(name_resolved_once); }
+static void test_name_resolved_once(void)
+{
+    CHECK_SANDBOXED(name_resolved_once);
+}
 
 int main(void)
 {

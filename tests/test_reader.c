@@ -289,7 +289,10 @@ static void test_framed(void)
     rsock_close(y);
 }
 
-static uint8_t pattern(size_t i) { return (uint8_t)(i * 131 + (i >> 9)); }
+static uint8_t pattern(size_t i)
+{
+    return (uint8_t)(i * 131 + (i >> 9));
+}
 
 struct big {
     rsock_t *s;
@@ -354,7 +357,7 @@ static void test_peek(void)
     const char *line;
     CHECK_EQ(rsock_reader_line(&r, &line, 0, dl), 16);
     CHECK(memcmp(line, "GET / HTTP/1.1\r\n", 16) == 0);
-    CHECK_EQ(rsock_reader_peek(&r, &data, 0, 0), 0); /* n 0 never waits */
+    CHECK_EQ(rsock_reader_peek(&r, &data, 0, 0), 0);  /* n 0 never waits */
     CHECK_EQ(rsock_reader_peek(&r, &data, 4, dl), 0); /* the end: fewer */
     CHECK_ERR(rsock_reader_peek(&r, &data, 33, dl), EINVAL, "over the buffer's 32");
     CHECK_ERR(rsock_reader_peek(&r, NULL, 1, dl), EINVAL, "rsock_reader_peek: NULL data");

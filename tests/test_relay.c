@@ -129,10 +129,22 @@ static void echo_client_first(bool tcp, int flags)
     CHECK_EQ(check_fd_count(), fds);
 }
 
-static void test_echo_unix(void) { echo_client_first(false, 0); }
-static void test_echo_tcp(void) { echo_client_first(true, 0); }
-static void test_echo_buffer(void) { echo_client_first(true, RSOCK_COPY_BUFFER); }
-static void test_echo_splice(void) { echo_client_first(true, RSOCK_COPY_SPLICE); }
+static void test_echo_unix(void)
+{
+    echo_client_first(false, 0);
+}
+static void test_echo_tcp(void)
+{
+    echo_client_first(true, 0);
+}
+static void test_echo_buffer(void)
+{
+    echo_client_first(true, RSOCK_COPY_BUFFER);
+}
+static void test_echo_splice(void)
+{
+    echo_client_first(true, RSOCK_COPY_SPLICE);
+}
 
 /* The server half-closes first: the client still talks, and is heard. */
 static void test_server_half_closes_first(void)
@@ -402,7 +414,7 @@ static void test_refusals(void)
 
 int main(void)
 {
-    signal(SIGPIPE, SIG_IGN); /* lets the copies splice */
+    signal(SIGPIPE, SIG_IGN);            /* lets the copies splice */
     REQUIRE(rsock__sched_get() != NULL); /* its epoll descriptor stays: count from here */
     RUN(test_echo_unix);
     RUN(test_echo_tcp);
