@@ -3,6 +3,9 @@
 # A page becomes a man page when its first line is "title: ..." and it has a
 # "section: N" line; its file name (doc/NAME.md) names the page, and every
 # other name on its NAME line gets a one-line ".so" link to it.
+# `make man` runs it into doc/man/, which is committed (so installing needs
+# no lowdown); tests/test_man.sh runs it into a temporary directory and
+# fails when doc/man/ differs.
 # usage: mkman.sh DOC_DIR OUT_DIR
 set -euo pipefail
 doc=$1 out=$2
