@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # rsock-proxy's command line: every refused value exits 2 with a message that
-# names it; --help and --version exit 0; --busy-poll relays as before.
+# names it (a number: the option and its range); --help and --version exit 0;
+# --busy-poll relays as before; the start line names the defaults.
 source "$(dirname "$0")/lib/proxy.sh"
 checks=0
 
@@ -17,10 +18,15 @@ refused() {
 refused 'LOCAL and REMOTE are required'
 refused 'LOCAL and REMOTE are required' 127.0.0.1:0
 refused 'too many arguments' 127.0.0.1:0 127.0.0.1:1 127.0.0.1:2
-refused 'bad count: "0"' --threads 0 :0 127.0.0.1:1
-refused 'bad count: "2x"' --threads 2x :0 127.0.0.1:1
-refused 'bad count: "1025"' --threads 1025 :0 127.0.0.1:1
-refused 'bad count: "-1"' --max-conns -1 :0 127.0.0.1:1
+refused '--threads: "0" is not in 1..1024' --threads 0 :0 127.0.0.1:1
+refused '--threads: "2x" is not in 1..1024' --threads 2x :0 127.0.0.1:1
+refused '--threads: "1025" is not in 1..1024' --threads 1025 :0 127.0.0.1:1
+refused '--max-conns: "-1" is not in 1..' --max-conns -1 :0 127.0.0.1:1
+refused '--max-conns: "0" is not in 1..' --max-conns 0 :0 127.0.0.1:1
+refused '--keepalive: "-1" is not in 0..32767' --keepalive -1 :0 127.0.0.1:1
+refused '--keepalive: "32768" is not in 0..32767' --keepalive 32768 :0 127.0.0.1:1
+refused '--keepalive: "1m" is not in 0..32767' --keepalive 1m :0 127.0.0.1:1
+refused 'bad number of seconds: "-5"' --idle-timeout -5 :0 127.0.0.1:1
 refused 'bad number of seconds: "-1"' --grace -1 :0 127.0.0.1:1
 refused 'bad number of seconds: "soon"' --connect-timeout soon :0 127.0.0.1:1
 refused 'bad number of seconds: "nan"' --idle-timeout nan :0 127.0.0.1:1
@@ -35,8 +41,8 @@ refused 'usage: rsock-proxy' --no-such-option :0 127.0.0.1:1
 pass "$checks refused command lines, each exit 2 with its message"
 
 out=$("$PROXY" --help) || fail "--help exit $?"
-for opt in -v -q --threads --max-conns --connect-timeout --idle-timeout --splice --no-splice \
-           --busy-poll --sockopt --grace --version; do
+for opt in -v -q --threads --max-conns --connect-timeout --idle-timeout --keepalive --splice \
+           --no-splice --busy-poll --sockopt --grace --version; do
   grep -qF -- "$opt" <<<"$out" || fail "--help does not mention $opt"
 done
 "$PROXY" --version | grep -Eq '^rsock-proxy [0-9]+\.[0-9]+\.[0-9]+$' || fail "--version"
@@ -45,16 +51,18 @@ pass "--help lists every option; --version prints the version"
 start_echo 127.0.0.1:0
 for us in 0 50; do
   start_proxy --busy-poll "$us" "$ECHO_ADDR"
-  grep -q "(.*adaptive, busy-poll $us us)" "$WORK/proxy.log" || fail "start line: $(cat "$WORK/proxy.log")"
+  grep -q "(.*adaptive, busy-poll $us us, idle-timeout 300 s, keepalive 60 s)" "$WORK/proxy.log" ||
+    fail "start line: $(cat "$WORK/proxy.log")"
   timeout 30 "$PUSH" -n 8M -c 4 "$PROXY_ADDR" >"$WORK/push.log" 2>&1 || fail "push through --busy-poll $us"
   grep -q 'checksum ok' "$WORK/push.log" || fail "--busy-poll $us: checksum"
   kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
 done
 for m in splice:--splice buffer:--no-splice; do
   start_proxy "${m#*:}" "$ECHO_ADDR"
-  grep -q "(.*${m%%:*}, busy-poll 200 us)" "$WORK/proxy.log" || fail "start line: $(cat "$WORK/proxy.log")"
+  grep -q "(.*${m%%:*}, busy-poll 200 us, idle-timeout 300 s, keepalive 60 s)" "$WORK/proxy.log" ||
+    fail "start line: $(cat "$WORK/proxy.log")"
   timeout 30 "$PUSH" -n 8M -c 2 "$PROXY_ADDR" >"$WORK/push.log" 2>&1 || fail "push through ${m#*:}"
   grep -q 'checksum ok' "$WORK/push.log" || fail "${m#*:}: checksum"
   kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
 done
-pass "--busy-poll 0 and 50, --splice, --no-splice: connections x 8 MiB echoed, checksums ok; the start line names method and busy-poll"
+pass "--busy-poll 0 and 50, --splice, --no-splice: connections x 8 MiB echoed, checksums ok; the start line names method, busy-poll, idle timeout (default 300 s) and keepalive (default 60 s)"

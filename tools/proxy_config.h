@@ -17,6 +17,9 @@
 enum { ON_LISTEN, ON_CLIENT, ON_SERVER };
 #define MAX_SOCKOPTS 32
 #define BUSY_POLL_DEFAULT_US 200
+#define IDLE_TIMEOUT_DEFAULT_S 300 /* slowloris and half-open peers must not hold slots for ever */
+#define KEEPALIVE_DEFAULT_S 60     /* TCP keepalive: idle seconds before the first probe */
+#define KEEPALIVE_MAX_S 32767      /* the kernel's limit for TCP_KEEPIDLE */
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 
@@ -31,6 +34,7 @@ struct proxy_config {
     int threads;        /* 0: one per core */
     long max_conns;     /* 0: no limit */
     double connect_timeout, idle_timeout, grace; /* seconds; 0: none */
+    long keepalive_s;   /* TCP keepalive idle time on both sides; 0: off */
     int copy_flags;     /* RSOCK_COPY_SPLICE / _BUFFER / 0 */
     long busy_poll_us;  /* rsock_set_busy_poll per loop; 0: off */
     int nsockopts;
@@ -48,6 +52,9 @@ static const char proxy_usage[] =
     "  --max-conns N            at most N open connections; more wait in the backlog\n"
     "  --connect-timeout S      give up reaching REMOTE after S seconds (default 10)\n"
     "  --idle-timeout S         close a connection idle both ways for S seconds\n"
+    "                           (default " STRINGIFY(IDLE_TIMEOUT_DEFAULT_S) ", 0: never)\n"
+    "  --keepalive S            TCP keepalive on both sides, first probe after S\n"
+    "                           idle seconds (default " STRINGIFY(KEEPALIVE_DEFAULT_S) ", 0: off)\n"
     "  --splice, --no-splice    move bytes only with splice(2), or only through a\n"
     "                           buffer (default: the buffer for messages, splice\n"
     "                           for bulk)\n"
@@ -98,9 +105,14 @@ static int parse_micros(const char *arg, long *out)
     return parse_long_in(arg, 0, RSOCK_BUSY_POLL_MAX_US, out) ? 0 : config_fail(bad, arg);
 }
 
-static int parse_count(const char *arg, long max, long *out)
+/* A whole number in min..max for `option`; the refusal names both. */
+static int parse_option_long(const char *option, const char *arg, long min, long max, long *out)
 {
-    return parse_long_in(arg, 1, max, out) ? 0 : config_fail("bad count: \"%s\"", arg);
+    if (parse_long_in(arg, min, max, out))
+        return 0;
+    char fmt[128];
+    snprintf(fmt, sizeof fmt, "%s: \"%%s\" is not in %ld..%ld", option, min, max);
+    return config_fail(fmt, arg);
 }
 
 /* [listen|client|server:]NAME=VALUE; without a prefix: client and server. */
@@ -141,7 +153,7 @@ static int parse_sockopt(struct proxy_config *c, const char *arg)
 static int parse_config(struct proxy_config *c, int argc, char **argv)
 {
     enum { O_THREADS = 256, O_MAX, O_CT, O_IT, O_SPLICE, O_NOSPLICE, O_SOCKOPT, O_GRACE, O_VER,
-           O_BUSY };
+           O_BUSY, O_KEEPALIVE };
     static const struct option longs[] = {
         {"verbose", no_argument, 0, 'v'},         {"quiet", no_argument, 0, 'q'},
         {"threads", required_argument, 0, O_THREADS}, {"max-conns", required_argument, 0, O_MAX},
@@ -150,9 +162,11 @@ static int parse_config(struct proxy_config *c, int argc, char **argv)
         {"no-splice", no_argument, 0, O_NOSPLICE},  {"sockopt", required_argument, 0, O_SOCKOPT},
         {"grace", required_argument, 0, O_GRACE},   {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, O_VER},         {"busy-poll", required_argument, 0, O_BUSY},
+        {"keepalive", required_argument, 0, O_KEEPALIVE},
         {0, 0, 0, 0}};
     *c = (struct proxy_config){
-        .connect_timeout = 10, .grace = 5, .busy_poll_us = BUSY_POLL_DEFAULT_US};
+        .connect_timeout = 10, .idle_timeout = IDLE_TIMEOUT_DEFAULT_S, .grace = 5,
+        .busy_poll_us = BUSY_POLL_DEFAULT_US, .keepalive_s = KEEPALIVE_DEFAULT_S};
     long n;
     int opt, rc = 0;
     while (rc == 0 && (opt = getopt_long(argc, argv, "vqh", longs, NULL)) != -1) {
@@ -161,8 +175,14 @@ static int parse_config(struct proxy_config *c, int argc, char **argv)
         case 'q': c->verbose = -1; break;
         case 'h': fputs(proxy_usage, stdout); return 1;
         case O_VER: printf("rsock-proxy %s\n", rsock_version()); return 1;
-        case O_THREADS: rc = parse_count(optarg, 1024, &n); c->threads = (int)n; break;
-        case O_MAX: rc = parse_count(optarg, LONG_MAX, &c->max_conns); break;
+        case O_THREADS:
+            rc = parse_option_long("--threads", optarg, 1, 1024, &n);
+            c->threads = (int)n;
+            break;
+        case O_MAX: rc = parse_option_long("--max-conns", optarg, 1, LONG_MAX, &c->max_conns); break;
+        case O_KEEPALIVE:
+            rc = parse_option_long("--keepalive", optarg, 0, KEEPALIVE_MAX_S, &c->keepalive_s);
+            break;
         case O_CT: rc = parse_seconds(optarg, &c->connect_timeout); break;
         case O_IT: rc = parse_seconds(optarg, &c->idle_timeout); break;
         case O_GRACE: rc = parse_seconds(optarg, &c->grace); break;
