@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all test demo install man asan fuzz clean
+.PHONY: all test demo install man asan tsan fuzz clean
 
 all: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
@@ -30,6 +30,19 @@ man:
 asan:
 	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DRSOCK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang"
 
+# ThreadSanitizer over every test that starts threads, and every test named
+# for cross-thread work (test_chan*, test_thread*, test_offload*); one at a
+# time (timing checks under TSan's slowdown).  TSAN_EXCLUDE: a regex of
+# tests to leave out.
+TSAN_TESTS ?= ^test_(chan|thread|offload|error|loop|busy_poll|group|reliability|dial)
+TSAN_EXCLUDE ?=
+tsan:
+	cmake -S . -B build-tsan -DRSOCK_TSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang
+	cmake --build build-tsan -j $(JOBS)
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $$TSAN_OPTIONS" \
+	  ctest --test-dir build-tsan --output-on-failure -R '$(TSAN_TESTS)' \
+	  $(if $(TSAN_EXCLUDE),-E '$(TSAN_EXCLUDE)')
+
 # Every fuzz/*.c target, each for FUZZ_SECONDS (default 60).
 FUZZ_BUILD ?= build-fuzz
 fuzz:
@@ -38,4 +51,4 @@ fuzz:
 	bash fuzz/run_all.sh $(FUZZ_BUILD) $(or $(FUZZ_SECONDS),60)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-tsan
