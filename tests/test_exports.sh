@@ -21,7 +21,8 @@ while read -r name version; do
   esac
 done <<<"$exported"
 
-for fn in $(grep -oE '\brsock_[a-z0-9_]+[[:space:]]*\(' "$src/include/rsock.h" | tr -d ' (' | sort -u); do
+# Every function declared RSOCK_API (static inline helpers are not exported).
+for fn in $(grep -E '^RSOCK_API ' "$src/include/rsock.h" | grep -oE '\brsock_[a-z0-9_]+\(' | tr -d '(' | sort -u); do
   grep -q "^$fn " <<<"$exported" || fail "$fn is declared in rsock.h but not exported"
 done
 soname=$(objdump -p "$lib" | awk '$1 == "SONAME" {print $2}')
