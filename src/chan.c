@@ -10,7 +10,7 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +22,9 @@
 struct choice {
     atomic_int index;           /* UNCLAIMED, ABANDONED, or the clause done */
     int result;                 /* of the clause done: 0 or -EPIPE */
+    bool queued;                /* the wake went through the loop's queue */
+    bool single;                /* one clause: decided under its channel's lock */
+    atomic_bool released;       /* the deciding peer will not touch this again */
     struct rsock__rwake wake;
 };
 
@@ -38,7 +41,7 @@ struct wlist {
 };
 
 struct rsock_chan {
-    pthread_mutex_t lock;
+    atomic_int lock;
     size_t elem_size, capacity;
     char *ring;
     size_t head, count;
@@ -75,6 +78,23 @@ static void wl_remove(struct wlist *l, struct waiter *w)
     w->linked = false;
 }
 
+/* Win the waiter's choice for its clause.  A choice of one clause is only
+ * ever decided under its channel's lock, which we hold: a load and a store
+ * do (an atomic read-modify-write costs as much as a fiber switch).  A
+ * choice across channels is raced for by compare-and-swap. */
+static bool claim(struct waiter *w)
+{
+    struct choice *ch = w->choice;
+    if (ch->single) {
+        if (atomic_load_explicit(&ch->index, memory_order_relaxed) != UNCLAIMED)
+            return false;
+        atomic_store_explicit(&ch->index, w->index, memory_order_release);
+        return true;
+    }
+    int expect = UNCLAIMED;
+    return atomic_compare_exchange_strong(&ch->index, &expect, w->index);
+}
+
 /* The first waiter whose choice this party wins, taken off the list;
  * waiters whose choice is already decided are dropped on the way. */
 static struct waiter *wl_claim(struct wlist *l)
@@ -82,20 +102,62 @@ static struct waiter *wl_claim(struct wlist *l)
     while (l->head) {
         struct waiter *w = l->head;
         wl_remove(l, w);
-        int expect = UNCLAIMED;
-        if (atomic_compare_exchange_strong(&w->choice->index, &expect, w->index))
+        if (claim(w))
             return w;
     }
     return NULL;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
 }
 
 /* Tell a claimed waiter its clause is done (under the channel's lock, so
  * that its fiber, taking the lock after a timeout, sees the wake queued). */
 static void finish(struct waiter *w, int result)
 {
-    w->choice->result = result;
-    rsock__remote_wake(&w->choice->wake, 0);
+    struct choice *ch = w->choice;
+    ch->result = result;
+    ch->queued = ch->wake.fiber->sched != rsock__sched_peek();
+    rsock__remote_wake(&ch->wake, 0);
+    /* The last touch: the fiber, which may see its choice decided at once
+     * (another thread), leaves only after this (its stack holds `ch`). */
+    atomic_store_explicit(&ch->released, true, memory_order_release);
 }
+
+/* A peer decided the choice: wait until it is done with it (a few
+ * instructions; only a peer on another thread can still be there). */
+static int decided(struct choice *ch, int index)
+{
+    for (int spins = 0; !atomic_load_explicit(&ch->released, memory_order_acquire);)
+        if (++spins < 100)
+            cpu_relax();
+        else
+            sched_yield(), spins = 0; /* the peer was preempted: let it run */
+    return index;
+}
+
+/* ---- the lock ----
+ * A channel's critical sections are a few loads and stores and one
+ * message copy: a spin lock costs less than a mutex's calls into libc, and
+ * yields the CPU after a short spin so that a preempted holder runs. */
+
+static void chan_lock(rsock_chan *c)
+{
+    while (atomic_exchange_explicit(&c->lock, 1, memory_order_acquire))
+        for (int spins = 0; atomic_load_explicit(&c->lock, memory_order_relaxed);)
+            if (++spins < 100)
+                cpu_relax();
+            else
+                sched_yield(), spins = 0;
+}
+
+static void chan_unlock(rsock_chan *c) { atomic_store_explicit(&c->lock, 0, memory_order_release); }
 
 /* ---- the ring ---- */
 
@@ -125,14 +187,17 @@ static void copy_elem(const rsock_chan *c, void *to, const void *from)
 /* ---- one attempt at an operation (under the lock) ----
  * 1: done, 0: must wait, -EPIPE: the channel is done. */
 
-static int try_send(rsock_chan *c, const void *elem)
+/* A peer completed here is told in *wake, for the caller to finish after
+ * unlocking (a wake of another thread's fiber is a syscall: not under the
+ * lock that every user of the channel spins on). */
+static int try_send(rsock_chan *c, const void *elem, struct waiter **wake)
 {
     if (c->done)
         return -EPIPE;
     struct waiter *r = wl_claim(&c->receivers);
     if (r) { /* a parked receiver means an empty ring: hand over directly */
         copy_elem(c, r->elem, elem);
-        finish(r, 0);
+        *wake = r;
         return 1;
     }
     if (c->count < c->capacity) {
@@ -142,21 +207,21 @@ static int try_send(rsock_chan *c, const void *elem)
     return 0;
 }
 
-static int try_recv(rsock_chan *c, void *elem)
+static int try_recv(rsock_chan *c, void *elem, struct waiter **wake)
 {
     if (c->count > 0) {
         ring_take(c, elem);
         struct waiter *s = wl_claim(&c->senders); /* room now: let one in */
         if (s) {
             ring_put(c, s->elem);
-            finish(s, 0);
+            *wake = s;
         }
         return 1;
     }
     struct waiter *s = wl_claim(&c->senders);
     if (s) { /* rendezvous */
         copy_elem(c, elem, s->elem);
-        finish(s, 0);
+        *wake = s;
         return 1;
     }
     return c->done ? -EPIPE : 0;
@@ -167,9 +232,10 @@ static struct wlist *list_of(const rsock_chan_clause *cl)
     return cl->op == RSOCK_CHAN_SEND ? &cl->chan->senders : &cl->chan->receivers;
 }
 
-static int try_clause(const rsock_chan_clause *cl)
+static int try_clause(const rsock_chan_clause *cl, struct waiter **wake)
 {
-    return cl->op == RSOCK_CHAN_SEND ? try_send(cl->chan, cl->elem) : try_recv(cl->chan, cl->elem);
+    return cl->op == RSOCK_CHAN_SEND ? try_send(cl->chan, cl->elem, wake)
+                                     : try_recv(cl->chan, cl->elem, wake);
 }
 
 /* ---- public: make, done, free ---- */
@@ -189,7 +255,6 @@ int rsock_chan_new(size_t elem_size, size_t capacity, rsock_chan **out)
     }
     c->elem_size = elem_size;
     c->capacity = capacity;
-    pthread_mutex_init(&c->lock, NULL);
     *out = c;
     return 0;
 }
@@ -198,13 +263,13 @@ int rsock_chan_done(rsock_chan *c)
 {
     if (!c)
         return rsock__fail(EINVAL, "rsock_chan_done: NULL channel");
-    pthread_mutex_lock(&c->lock);
+    chan_lock(c);
     c->done = true;
     for (struct waiter *w; (w = wl_claim(&c->senders));)
         finish(w, -EPIPE);
     for (struct waiter *w; (w = wl_claim(&c->receivers));)
         finish(w, -EPIPE); /* parked receivers mean an empty ring */
-    pthread_mutex_unlock(&c->lock);
+    chan_unlock(c);
     return 0;
 }
 
@@ -212,12 +277,11 @@ int rsock_chan_free(rsock_chan *c)
 {
     if (!c)
         return 0;
-    pthread_mutex_lock(&c->lock);
+    chan_lock(c);
     bool busy = c->senders.head || c->receivers.head;
-    pthread_mutex_unlock(&c->lock);
+    chan_unlock(c);
     if (busy)
         return rsock__fail(EBUSY, "rsock_chan_free %p: a fiber is parked on it", (void *)c);
-    pthread_mutex_destroy(&c->lock);
     free(c->ring);
     free(c);
     return 0;
@@ -299,21 +363,21 @@ static void choose_free(struct choose *c)
 static void lock_all(struct choose *c)
 {
     for (size_t i = 0; i < c->nlocks; i++)
-        pthread_mutex_lock(&c->locks[i]->lock);
+        chan_lock(c->locks[i]);
 }
 
 static void unlock_all(struct choose *c)
 {
     for (size_t i = c->nlocks; i-- > 0;)
-        pthread_mutex_unlock(&c->locks[i]->lock);
+        chan_unlock(c->locks[i]);
 }
 
 /* Under all the locks: the lowest clause that can proceed, done; its
  * index (rc in *rc), or -1 when none can. */
-static int try_in_order(struct choose *c, int *rc)
+static int try_in_order(struct choose *c, int *rc, struct waiter **wake)
 {
     for (size_t i = 0; i < c->n; i++) {
-        int r = try_clause(&c->cl[i]);
+        int r = try_clause(&c->cl[i], wake);
         if (r != 0) {
             *rc = r < 0 ? r : 0;
             return (int)i;
@@ -344,6 +408,24 @@ static void dequeue_all(struct choose *c)
 
 static void unpark_choice(struct rsock_fiber *f) { dequeue_all(f->unpark_arg); }
 
+/* The fiber stops waiting (deadline, cancel): abandon the choice unless a
+ * peer decides it first.  The clause done, or `reason`. */
+static int give_up_choice(struct choose *c, struct choice *ch, int reason)
+{
+    int expect = UNCLAIMED;
+    if (ch->single) {
+        lock_all(c);
+        expect = atomic_load_explicit(&ch->index, memory_order_relaxed);
+        if (expect == UNCLAIMED)
+            atomic_store_explicit(&ch->index, ABANDONED, memory_order_relaxed);
+        unlock_all(c);
+        return expect == UNCLAIMED ? reason : decided(ch, expect);
+    }
+    if (atomic_compare_exchange_strong(&ch->index, &expect, ABANDONED))
+        return reason;
+    return decided(ch, expect);
+}
+
 /* Park until a peer decides the choice or the fiber gives up: the clause
  * index done, or the reason for giving up (-ETIMEDOUT, -ECANCELED). */
 static int park_choice(struct rsock__sched *S, struct choose *c, struct choice *ch,
@@ -354,7 +436,9 @@ static int park_choice(struct rsock__sched *S, struct choose *c, struct choice *
     if (deadline > 0 && rsock__timer_arm(&S->timers, self, deadline, -ETIMEDOUT) < 0)
         rc = -ENOMEM;
     self->unpark = unpark_choice, self->unpark_arg = c;
-    for (bool first = true; rc == 0 && atomic_load(&ch->index) == UNCLAIMED; first = false) {
+    for (bool first = true;
+         rc == 0 && atomic_load_explicit(&ch->index, memory_order_acquire) == UNCLAIMED;
+         first = false) {
         if (!first) { /* woken for nothing: renumber the node for the next park */
             lock_all(c);
             ch->wake.seq = S->park_seq + 1;
@@ -364,10 +448,10 @@ static int park_choice(struct rsock__sched *S, struct choose *c, struct choice *
     }
     self->unpark = NULL, self->unpark_arg = NULL;
     rsock__timer_disarm(&S->timers, self);
-    int expect = UNCLAIMED;
-    if (atomic_compare_exchange_strong(&ch->index, &expect, ABANDONED))
-        return rc ? rc : -ETIMEDOUT;
-    return expect; /* a peer was first: the clause is done whatever woke us */
+    int index = atomic_load_explicit(&ch->index, memory_order_acquire);
+    if (index >= 0) /* a peer was first: the clause is done whatever woke us */
+        return decided(ch, index);
+    return give_up_choice(c, ch, rc ? rc : -ETIMEDOUT);
 }
 
 static int give_up(int rc)
@@ -382,10 +466,13 @@ static int give_up(int rc)
 static int choose_locked(struct rsock__sched *S, struct choose *c, int64_t deadline)
 {
     int rc = 0;
+    struct waiter *wake = NULL;
     lock_all(c);
-    int done = try_in_order(c, &rc);
+    int done = try_in_order(c, &rc, &wake);
     if (done >= 0 || deadline == 0) {
         unlock_all(c);
+        if (wake)
+            finish(wake, 0);
         return done >= 0 ? outcome((size_t)done, rc)
                          : rsock__fail(ETIMEDOUT, "rsock_chan_choose: no clause ready");
     }
@@ -393,13 +480,18 @@ static int choose_locked(struct rsock__sched *S, struct choose *c, int64_t deadl
         unlock_all(c);
         return rc;
     }
-    struct choice ch = {.index = UNCLAIMED};
+    struct choice ch = {.index = UNCLAIMED, .single = c->n == 1};
     rsock__rwake_init(&ch.wake, S);
     enqueue_all(c, &ch);
     unlock_all(c);
     done = park_choice(S, c, &ch, deadline);
-    dequeue_all(c); /* after this no peer can reach `ch` but through the queue */
-    rsock__remote_forget(S, &ch.wake);
+    /* A peer that won took its own waiter off; the others, or all of them
+     * when the fiber gave up, are ours to take off.  After that no peer
+     * can reach `ch` but through the loop's queue. */
+    if (done < 0 || c->n > 1)
+        dequeue_all(c);
+    if (ch.queued)
+        rsock__remote_forget(S, &ch.wake);
     return done >= 0 ? outcome((size_t)done, ch.result) : give_up(done);
 }
 

@@ -18,8 +18,13 @@
 #define MIN_STACK_SIZE (16 * 1024)
 #define MAX_STACK_SIZE ((size_t)1 << 30) /* a page count that cannot overflow */
 
-static __thread struct rsock__sched *this_sched;
-static __thread int sched_errno; /* why this thread's loop could not be made */
+/* initial-exec: the library is linked, not dlopen'ed, so its scheduler
+ * pointer can sit in the static TLS block and be read without a call to
+ * __tls_get_addr (which a shared library's default model makes on every
+ * yield, park and wait). */
+#define TLS_FAST __attribute__((tls_model("initial-exec")))
+static __thread struct rsock__sched *this_sched TLS_FAST;
+static __thread int sched_errno TLS_FAST; /* why this thread's loop could not be made */
 static pthread_key_t sched_key;
 static pthread_once_t sched_key_once = PTHREAD_ONCE_INIT;
 
@@ -196,6 +201,7 @@ static void sched_destroy(void *p)
     pthread_mutex_unlock(&S->devices_lock);
     pthread_mutex_destroy(&S->devices_lock);
     rsock__overflow_guard_free(S);
+    rsock__quarantine_free();
     free_fiber_list(S);
     rsock__stack_pool_free(S);
     rsock__timer_free(&S->timers);
@@ -408,8 +414,9 @@ int rsock_yield(void)
     struct rsock__sched *S = rsock__sched_get();
     if (!S)
         return 0;
-    /* Now and then look at the kernel too, so yielding fibers cannot starve I/O. */
-    if ((++S->yields & 255) == 0 && S->devices)
+    /* Now and then look at the kernel too, so yielding fibers cannot starve
+ * the ones parked on I/O (with none parked there is nothing to look for). */
+    if ((++S->yields & 255) == 0 && S->io_parked)
         rsock__loop_poll(S, 0);
     struct rsock_fiber *self = S->current;
     self->state = FIBER_PARKED;

@@ -66,6 +66,7 @@ struct rsock__sched {
     size_t stack_size;
     long live;                       /* spawned fibers not yet finished */
     unsigned yields;
+    long io_parked;                  /* fibers parked on a device (wait.c) */
     int64_t busy_poll_us;            /* rsock_set_busy_poll's limit; 0: off */
     int64_t busy_poll_budget;        /* the next spin, adapted (busy_poll.c) */
     int epfd;
@@ -116,8 +117,9 @@ int rsock__remote_enable(struct rsock__sched *S, const char *op);
 /* A node for the current fiber's next park (call just before parking). */
 void rsock__rwake_init(struct rsock__rwake *n, struct rsock__sched *S);
 /* From any thread: make n->fiber ready with `result` if it is still in
- * the park n->seq; on the fiber's own thread this is rsock__wake. */
-void rsock__remote_wake(struct rsock__rwake *n, int result);
+ * the park n->seq; on the fiber's own thread this is rsock__wake.  True
+ * when the node was queued (the fiber must rsock__remote_forget it). */
+bool rsock__remote_wake(struct rsock__rwake *n, int result);
 /* On the fiber's thread: take `n` off the queue if it is still there. */
 void rsock__remote_forget(struct rsock__sched *S, struct rsock__rwake *n);
 /* In the loop: deliver the wakes other threads queued. */

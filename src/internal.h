@@ -51,6 +51,10 @@ static inline int rsock__check_dev(const char *op, const struct rsock *s)
     return 0;
 }
 
+/* Free this thread's closed devices kept for use-after-close checks
+ * (socket.c); at thread exit. */
+void rsock__quarantine_free(void);
+
 /* "AF_INET6" for 10, "family 99" for what has no name (buf for the latter). */
 const char *rsock__family_name(int family, char buf[16]);
 

@@ -26,7 +26,7 @@ static struct {
     pthread_mutex_t lock;
     pthread_cond_t work, gone;
     struct job *head, *tail;
-    int threads, idle;
+    int threads, idle, queued;
     bool exiting;
     bool at_exit_set;
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -46,6 +46,7 @@ static struct job *next_job(void)
     struct job *j = pool.head;
     if (j && !(pool.head = j->next))
         pool.tail = NULL;
+    pool.queued -= j != NULL;
     return j;
 }
 
@@ -82,10 +83,11 @@ static void stop_helpers(void)
     pthread_mutex_unlock(&pool.lock);
 }
 
-/* Under the lock: a helper for one more job, made if none is idle. */
+/* Under the lock: a helper for one more job, made unless an idle one is
+ * free for it (idle helpers not yet awake may have jobs waiting already). */
 static int ensure_helper(void)
 {
-    if (pool.idle > 0 || pool.threads >= RSOCK_OFFLOAD_THREADS)
+    if (pool.idle > pool.queued || pool.threads >= RSOCK_OFFLOAD_THREADS)
         return 0;
     if (!pool.at_exit_set) {
         atexit(stop_helpers);
@@ -112,6 +114,7 @@ static void enqueue(struct job *j)
     else
         pool.head = j;
     pool.tail = j;
+    pool.queued++;
     pthread_cond_signal(&pool.work);
 }
 

@@ -79,14 +79,14 @@ static void unlink_node(struct rsock__remote *R, struct rsock__rwake *n)
     atomic_fetch_sub(&R->count, 1);
 }
 
-void rsock__remote_wake(struct rsock__rwake *n, int result)
+bool rsock__remote_wake(struct rsock__rwake *n, int result)
 {
     struct rsock_fiber *f = n->fiber;
     struct rsock__sched *S = f->sched;
     if (S == rsock__sched_peek()) {
         if (f->park_seq == n->seq)
             rsock__wake(S, f, result);
-        return;
+        return false;
     }
     struct rsock__remote *R = S->remote;
     n->result = result;
@@ -99,6 +99,7 @@ void rsock__remote_wake(struct rsock__rwake *n, int result)
         while (write(R->dev.fd, &one, sizeof one) < 0 && errno == EINTR)
             ;
     }
+    return true;
 }
 
 void rsock__remote_forget(struct rsock__sched *S, struct rsock__rwake *n)

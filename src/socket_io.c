@@ -165,8 +165,8 @@ ssize_t rsock_recvmsg(rsock_t *s, rsock_addr *from, const struct iovec *iov, siz
         from->len = msg.msg_namelen;
     if (ctllen)
         *ctllen = room ? msg.msg_controllen : 0;
-    if (rflags)
-        *rflags = msg.msg_flags;
+    if (rflags) /* the kernel echoes MSG_CMSG_CLOEXEC, which is ours, not news */
+        *rflags = msg.msg_flags & ~MSG_CMSG_CLOEXEC;
     return n;
 }
 

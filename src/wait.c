@@ -56,7 +56,9 @@ static int wait_dir(const char *op, rsock_t *s, unsigned dir, int64_t deadline)
         w.next->prevp = &w.next;
     w.prevp = list;
     *list = &w;
+    S->io_parked++;
     rc = rsock__park(S);
+    S->io_parked--;
     unlink_waiter(&w);
     rsock__timer_disarm(&S->timers, self);
     if (rc == -ETIMEDOUT)
