@@ -17,11 +17,12 @@
  *   fault_peer unixname PATH NAME connect to Unix PATH from a socket bound
  *                                 to abstract NAME (C escapes \n \e \xNN
  *                                 allowed), send "hi", read to the end
- *   fault_peer churn PORT TOTAL CONC PID
+ *   fault_peer churn PORT TOTAL CONC PID [FIRST]
  *                                 TOTAL short connections, CONC at a time:
  *                                 each connects, reads to the end, closes;
- *                                 prints PID's VmRSS after the first tenth
- *                                 and at the end, and the failures
+ *                                 prints PID's VmRSS after the FIRST
+ *                                 (default: a tenth) and at the end, and
+ *                                 the failures
  * Servers listen on 127.0.0.1:PORT (PORT 0: print the port chosen) and print
  * "listening PORT" when ready. */
 #include <arpa/inet.h>
@@ -358,7 +359,7 @@ static long churn_done(void)
     return d;
 }
 
-static void churn(int port, long total, int conc, int pid)
+static void churn(int port, long total, int conc, int pid, long first_count)
 {
     pthread_t *t = calloc((size_t)conc, sizeof *t);
     churn_state.port = port, churn_state.total = total;
@@ -367,15 +368,16 @@ static void churn(int port, long total, int conc, int pid)
         pthread_create(&t[i], NULL, churn_worker, NULL);
     long first = -1;
     while (churn_done() < total) {
-        if (first < 0 && churn_done() >= total / 10) {
+        if (first < 0 && churn_done() >= first_count) {
             first = rss_kib(pid);
-            printf("rss_kib_after_tenth %ld\n", first);
+            printf("rss_kib_after_first %ld %ld\n", churn_done(), first);
             fflush(stdout);
         }
         usleep(10000);
     }
     for (int i = 0; i < conc; i++)
         pthread_join(t[i], NULL);
+    free(t);
     double secs = now_s() - t0;
     printf("connections %ld failures %ld seconds %.1f conns_per_s %.0f rss_kib_end %ld\n",
            churn_state.done, churn_state.failures, secs, churn_state.done / secs, rss_kib(pid));
@@ -400,7 +402,8 @@ int main(int argc, char **argv)
     else if (argc >= 4 && strcmp(argv[1], "unixname") == 0)
         unixname(argv[2], argv[3]);
     else if (argc >= 6 && strcmp(argv[1], "churn") == 0)
-        churn(atoi(argv[2]), atol(argv[3]), atoi(argv[4]), atoi(argv[5]));
+        churn(atoi(argv[2]), atol(argv[3]), atoi(argv[4]), atoi(argv[5]),
+              argc >= 7 ? atol(argv[6]) : atol(argv[3]) / 10);
     else
         return fprintf(stderr, "usage: see the comment at the top of fault_peer.c\n"), 2;
     return 0;
