@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -qq --no-install-recommends debhelper dpkg-dev fakeroot lintian \
+apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends debhelper dpkg-dev fakeroot lintian \
   abigail-tools pkg-config cmake >/dev/null
 
 version=$(dpkg-parsechangelog -S Version)
@@ -58,8 +58,8 @@ grep -v '^running with root' <<<"$lint" || true
 echo "lintian: no errors"
 
 debs=("$work"/librsock0_*.deb "$work"/librsock-dev_*.deb "$work"/rsock-proxy_*.deb)
-apt-get install -y -qq --no-install-recommends "${debs[@]}" >/dev/null
-trap 'apt-get purge -y -qq librsock0 librsock-dev rsock-proxy >/dev/null; rm -rf "$work"' EXIT
+apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${debs[@]}" >/dev/null
+trap 'apt-get -o DPkg::Lock::Timeout=300 purge -y -qq librsock0 librsock-dev rsock-proxy >/dev/null; rm -rf "$work"' EXIT
 mkdir "$work/use"
 cp examples/readme-echo.c "$work/use/prog.c"
 (cd "$work/use" && cc -Wall -Wextra -Werror prog.c $(pkg-config --cflags --libs rsock) -o prog)
