@@ -10,7 +10,11 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +46,9 @@ struct wlist {
 
 struct rsock_chan {
     atomic_int lock;
+    struct rsock__sched *owner; /* the thread it is biased to, or NULL */
+    atomic_bool shared;         /* another thread has used it: always lock */
+    atomic_int owner_busy;      /* the owner is inside, without the lock */
     size_t elem_size, capacity;
     char *ring;
     size_t head, count;
@@ -147,17 +154,74 @@ static int decided(struct choice *ch, int index)
  * message copy: a spin lock costs less than a mutex's calls into libc, and
  * yields the CPU after a short spin so that a preempted holder runs. */
 
-static void chan_lock(rsock_chan *c)
+/* Biased locking: a channel used by one thread only (fibers talking to
+ * fibers, the common case) needs no atomic read-modify-write at all.  Its
+ * owner enters by flagging `owner_busy` and checking `shared`; the first
+ * other thread to use it sets `shared`, makes every thread of the process
+ * pass a full barrier (membarrier(2), once per channel), and waits for the
+ * owner to leave, after which everyone takes the spin lock.  The barrier
+ * makes the owner's plain store and load safe (an asymmetric Dekker).
+ * Without membarrier, or under ThreadSanitizer (which cannot see it),
+ * channels start shared. */
+#if defined(__SANITIZE_THREAD__)
+#define CHAN_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CHAN_TSAN 1
+#endif
+#endif
+
+static pthread_once_t membarrier_once = PTHREAD_ONCE_INIT;
+static bool membarrier_ok;
+
+static void membarrier_register(void)
 {
+#ifndef CHAN_TSAN
+    membarrier_ok = syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+#endif
+}
+
+static void unbias(rsock_chan *c)
+{
+    atomic_store_explicit(&c->shared, true, memory_order_seq_cst);
+    syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+    for (int spins = 0; atomic_load_explicit(&c->owner_busy, memory_order_acquire);)
+        if (++spins < 100)
+            cpu_relax();
+        else
+            sched_yield(), spins = 0;
+}
+
+/* True when entered by the owner's bias (leave with the same answer). */
+static bool chan_lock(rsock_chan *c)
+{
+    if (c->owner == rsock__sched_peek()) {
+        if (!atomic_load_explicit(&c->shared, memory_order_relaxed)) {
+            atomic_store_explicit(&c->owner_busy, 1, memory_order_relaxed);
+            atomic_signal_fence(memory_order_seq_cst);
+            if (!atomic_load_explicit(&c->shared, memory_order_relaxed))
+                return true;
+            atomic_store_explicit(&c->owner_busy, 0, memory_order_release);
+        }
+    } else if (!atomic_load_explicit(&c->shared, memory_order_acquire)) {
+        unbias(c);
+    }
     while (atomic_exchange_explicit(&c->lock, 1, memory_order_acquire))
         for (int spins = 0; atomic_load_explicit(&c->lock, memory_order_relaxed);)
             if (++spins < 100)
                 cpu_relax();
             else
                 sched_yield(), spins = 0;
+    return false;
 }
 
-static void chan_unlock(rsock_chan *c) { atomic_store_explicit(&c->lock, 0, memory_order_release); }
+static void chan_unlock(rsock_chan *c, bool biased)
+{
+    if (biased)
+        atomic_store_explicit(&c->owner_busy, 0, memory_order_release);
+    else
+        atomic_store_explicit(&c->lock, 0, memory_order_release);
+}
 
 /* ---- the ring ---- */
 
@@ -255,6 +319,10 @@ int rsock_chan_new(size_t elem_size, size_t capacity, rsock_chan **out)
     }
     c->elem_size = elem_size;
     c->capacity = capacity;
+    pthread_once(&membarrier_once, membarrier_register);
+    if (membarrier_ok)
+        c->owner = rsock__sched_get(); /* biased to its maker's thread */
+    atomic_store(&c->shared, c->owner == NULL);
     *out = c;
     return 0;
 }
@@ -263,13 +331,13 @@ int rsock_chan_done(rsock_chan *c)
 {
     if (!c)
         return rsock__fail(EINVAL, "rsock_chan_done: NULL channel");
-    chan_lock(c);
+    bool biased = chan_lock(c);
     c->done = true;
     for (struct waiter *w; (w = wl_claim(&c->senders));)
         finish(w, -EPIPE);
     for (struct waiter *w; (w = wl_claim(&c->receivers));)
         finish(w, -EPIPE); /* parked receivers mean an empty ring */
-    chan_unlock(c);
+    chan_unlock(c, biased);
     return 0;
 }
 
@@ -277,9 +345,9 @@ int rsock_chan_free(rsock_chan *c)
 {
     if (!c)
         return 0;
-    chan_lock(c);
+    bool biased = chan_lock(c);
     bool busy = c->senders.head || c->receivers.head;
-    chan_unlock(c);
+    chan_unlock(c, biased);
     if (busy)
         return rsock__fail(EBUSY, "rsock_chan_free %p: a fiber is parked on it", (void *)c);
     free(c->ring);
@@ -320,21 +388,24 @@ struct choose {
     size_t n;
     struct waiter *w;
     rsock_chan **locks;
+    bool *biased;               /* how each lock was taken */
     size_t nlocks;
     bool enqueued;
     struct waiter w_inline[INLINE_CLAUSES];
     rsock_chan *locks_inline[INLINE_CLAUSES];
+    bool biased_inline[INLINE_CLAUSES];
 };
 
 static int choose_init(struct choose *c, const rsock_chan_clause *cl, size_t n)
 {
     c->cl = cl, c->n = n, c->nlocks = 0, c->enqueued = false;
-    c->w = c->w_inline, c->locks = c->locks_inline;
+    c->w = c->w_inline, c->locks = c->locks_inline, c->biased = c->biased_inline;
     if (n > INLINE_CLAUSES) {
         c->w = calloc(n, sizeof *c->w);
         c->locks = calloc(n, sizeof *c->locks);
-        if (!c->w || !c->locks) {
-            free(c->w), free(c->locks);
+        c->biased = calloc(n, sizeof *c->biased);
+        if (!c->w || !c->locks || !c->biased) {
+            free(c->w), free(c->locks), free(c->biased);
             return rsock__fail(ENOMEM, "rsock_chan_choose: %zu clauses: out of memory", n);
         }
     }
@@ -358,18 +429,20 @@ static void choose_free(struct choose *c)
         free(c->w);
     if (c->locks != c->locks_inline)
         free(c->locks);
+    if (c->biased != c->biased_inline)
+        free(c->biased);
 }
 
 static void lock_all(struct choose *c)
 {
     for (size_t i = 0; i < c->nlocks; i++)
-        chan_lock(c->locks[i]);
+        c->biased[i] = chan_lock(c->locks[i]);
 }
 
 static void unlock_all(struct choose *c)
 {
     for (size_t i = c->nlocks; i-- > 0;)
-        chan_unlock(c->locks[i]);
+        chan_unlock(c->locks[i], c->biased[i]);
 }
 
 /* Under all the locks: the lowest clause that can proceed, done; its
