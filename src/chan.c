@@ -586,23 +586,125 @@ int rsock_chan_choose(rsock_chan_clause *cl, size_t n, int64_t deadline)
     return rc;
 }
 
-/* Send and receive are a choose of one clause, with their own names in
- * the messages. */
+/* ---- send and receive: one clause, without a choose's machinery ---- */
+
+struct one_wait {
+    rsock_chan *c;
+    struct wlist *list;
+    struct waiter w;
+};
+
+static void unpark_one(struct rsock_fiber *f)
+{
+    struct one_wait *o = f->unpark_arg;
+    bool biased = chan_lock(o->c);
+    wl_remove(o->list, &o->w);
+    chan_unlock(o->c, biased);
+}
+
+static int try_op(rsock_chan *c, int op, void *elem, struct waiter **wake)
+{
+    return op == RSOCK_CHAN_SEND ? try_send(c, elem, wake) : try_recv(c, elem, wake);
+}
+
+/* Parked with waiter o->w until a peer decides or the fiber gives up:
+ * 0 or the peer's result (-EPIPE), else -ETIMEDOUT, -ECANCELED, -ENOMEM. */
+static int park_one(struct rsock__sched *S, struct one_wait *o, struct choice *ch,
+                    int64_t deadline)
+{
+    struct rsock_fiber *self = S->current;
+    int rc = 0;
+    if (deadline > 0 && rsock__timer_arm(&S->timers, self, deadline, -ETIMEDOUT) < 0)
+        rc = -ENOMEM;
+    self->unpark = unpark_one, self->unpark_arg = o;
+    for (bool first = true;
+         rc == 0 && atomic_load_explicit(&ch->index, memory_order_acquire) == UNCLAIMED;
+         first = false) {
+        if (!first) { /* woken for nothing: renumber the node for the next park */
+            bool biased = chan_lock(o->c);
+            ch->wake.seq = S->park_seq + 1;
+            chan_unlock(o->c, biased);
+        }
+        rc = rsock__park(S);
+    }
+    self->unpark = NULL, self->unpark_arg = NULL;
+    if (deadline > 0)
+        rsock__timer_disarm(&S->timers, self);
+    int index = atomic_load_explicit(&ch->index, memory_order_acquire);
+    if (index < 0) { /* giving up, unless a peer decides first */
+        bool biased = chan_lock(o->c);
+        index = atomic_load_explicit(&ch->index, memory_order_relaxed);
+        if (index == UNCLAIMED) {
+            atomic_store_explicit(&ch->index, ABANDONED, memory_order_relaxed);
+            wl_remove(o->list, &o->w);
+        }
+        chan_unlock(o->c, biased);
+        if (index < 0)
+            return rc ? rc : -ETIMEDOUT;
+    }
+    decided(ch, index);
+    if (ch->queued)
+        rsock__remote_forget(S, &ch->wake);
+    return ch->result;
+}
+
+static int op_one(struct rsock__sched *S, rsock_chan *c, int op, void *elem, int64_t deadline)
+{
+    struct waiter *wake = NULL;
+    bool biased = chan_lock(c);
+    int r = try_op(c, op, elem, &wake);
+    if (r != 0 || deadline == 0) {
+        chan_unlock(c, biased);
+        if (wake)
+            finish(wake, 0);
+        return r > 0 ? 0 : r < 0 ? -EPIPE : -EAGAIN;
+    }
+    if (!S->remote) { /* first park of this thread on a channel */
+        chan_unlock(c, biased);
+        int rc = rsock__remote_enable(S, op == RSOCK_CHAN_SEND ? "rsock_chan_send"
+                                                               : "rsock_chan_recv");
+        return rc < 0 ? rc : op_one(S, c, op, elem, deadline);
+    }
+    struct one_wait o = {.c = c, .list = op == RSOCK_CHAN_SEND ? &c->senders : &c->receivers};
+    struct choice ch = {.index = UNCLAIMED, .single = true};
+    rsock__rwake_init(&ch.wake, S);
+    o.w = (struct waiter){.choice = &ch, .index = 0, .elem = elem};
+    wl_push(o.list, &o.w);
+    chan_unlock(c, biased);
+    return park_one(S, &o, &ch, deadline);
+}
+
 static int one(rsock_chan *c, int op, void *elem, int64_t deadline, const char *name)
 {
     if (!c)
         return rsock__fail(EINVAL, "%s: NULL channel", name);
     if (!elem && c->elem_size)
         return rsock__fail(EINVAL, "%s: NULL elem for %zu-byte messages", name, c->elem_size);
-    rsock_chan_clause cl = {.chan = c, .op = op, .elem = elem};
-    int rc = rsock_chan_choose(&cl, 1, deadline);
-    if (rc < 0) {
-        char inner[200];
-        snprintf(inner, sizeof inner, "%s", rsock_error_message());
-        const char *tail = strstr(inner, ": ");
-        rsock__fail(-rc, "%s %p%s", name, (void *)c, tail ? tail : "");
+    struct rsock__sched *S = rsock__sched_peek();
+    if (!S && !(S = rsock__sched_get()))
+        return rsock__sched_error();
+    if (S->current->cancelled)
+        return rsock__fail(ECANCELED, "%s %p: cancelled (the fiber's group was cancelled)", name,
+                           (void *)c);
+    int rc = op_one(S, c, op, elem, deadline);
+    switch (rc) {
+    case 0:
+        return 0;
+    case -EPIPE:
+        return rsock__fail(EPIPE, "%s %p: the channel is done", name, (void *)c);
+    case -EAGAIN:
+        return rsock__fail(ETIMEDOUT, "%s %p: %s", name, (void *)c,
+                           op == RSOCK_CHAN_SEND ? "no room and no receiver (deadline 0)"
+                                                 : "nothing to receive (deadline 0)");
+    case -ETIMEDOUT:
+        return rsock__fail(ETIMEDOUT, "%s %p: timed out", name, (void *)c);
+    case -ECANCELED:
+        return rsock__fail(ECANCELED, "%s %p: cancelled", name, (void *)c);
+    case -ENOMEM:
+        return rsock__fail(ENOMEM, "%s %p: no memory for a timer", name, (void *)c);
+    default:
+        return rc; /* recorded where it happened */
     }
-    return rc < 0 ? rc : 0;
 }
 
 int rsock_chan_send(rsock_chan *c, const void *elem, int64_t deadline)

@@ -44,7 +44,7 @@ static void test_rendezvous(void)
     struct rendezvous r = {0};
     REQUIRE(rsock_chan_new(sizeof(int), 0, &r.c) == 0);
     int v = 1;
-    CHECK_ERR(rsock_chan_send(r.c, &v, 0), ETIMEDOUT, "no clause ready"); /* nobody receives */
+    CHECK_ERR(rsock_chan_send(r.c, &v, 0), ETIMEDOUT, "no room and no receiver"); /* nobody receives */
     rsock_fiber *f;
     REQUIRE(rsock_spawn(rv_sender, &r, &f) == 0);
     rsock_yield(); /* the sender parks */
@@ -196,7 +196,7 @@ static void test_cancel_while_parked(void)
     CHECK_EQ(rsock_join(f, -1), 0);
     CHECK_EQ(p.rc, -ECANCELED);
     int v = 1;
-    CHECK_ERR(rsock_chan_send(c, &v, 0), ETIMEDOUT, "no clause"); /* nobody parked now */
+    CHECK_ERR(rsock_chan_send(c, &v, 0), ETIMEDOUT, "no receiver"); /* nobody parked now */
     CHECK_EQ(rsock_chan_free(c), 0); /* and it is not busy */
 }
 

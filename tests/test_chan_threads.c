@@ -151,7 +151,7 @@ static void test_thread_exit_with_parked_fiber(void)
     REQUIRE(pthread_create(&t, NULL, leave_fiber_parked, c) == 0);
     pthread_join(t, NULL);
     int v = 1;
-    CHECK_ERR(rsock_chan_send(c, &v, 0), ETIMEDOUT, "no clause"); /* nobody to take it */
+    CHECK_ERR(rsock_chan_send(c, &v, 0), ETIMEDOUT, "no receiver"); /* nobody to take it */
     CHECK_EQ(rsock_chan_free(c), 0);
 }
 
