@@ -512,7 +512,8 @@ RSOCK_API int rsock_group_wait(rsock_group *g, int64_t deadline);
 RSOCK_API int rsock_group_cancel(rsock_group *g);
 
 /* Cancel, wait for every member to return, and free `g`: 0; NULL is 0.
- * Errors: -EDEADLK (called by a member of `g`), -EINVAL. */
+ * Errors: -EDEADLK (called by a member of `g`), -EBUSY (another fiber is
+ * in rsock_group_wait on `g`: nothing done), -EINVAL. */
 RSOCK_API int rsock_group_close(rsock_group *g);
 
 /* Members still running (0 for NULL). */
@@ -533,12 +534,14 @@ RSOCK_API int rsock_chan_new(size_t elem_size, size_t capacity, rsock_chan **out
 /* Send a copy of elem_size bytes at `elem` (NULL allowed for signals),
  * waiting for room or a receiver: 0.  Messages arrive in the order sent.
  * Errors: -EPIPE (the channel is done, also when it becomes done while
- * waiting), -ETIMEDOUT (nothing sent), -ECANCELED, -EINVAL. */
+ * waiting), -ETIMEDOUT (nothing sent), -ECANCELED, -EINVAL, -ENOMEM /
+ * -EMFILE (this thread's loop or its wake-up eventfd could not be made). */
 RSOCK_API int rsock_chan_send(rsock_chan *c, const void *elem, int64_t deadline);
 
 /* Receive the oldest message into `elem`, waiting for one: 0.  Errors:
  * -EPIPE (done and empty: the messages queued before rsock_chan_done are
- * delivered first), -ETIMEDOUT (nothing taken), -ECANCELED, -EINVAL. */
+ * delivered first), -ETIMEDOUT (nothing taken), -ECANCELED, -EINVAL,
+ * -ENOMEM / -EMFILE (as rsock_chan_send). */
 RSOCK_API int rsock_chan_recv(rsock_chan *c, void *elem, int64_t deadline);
 
 /* No more sends: later sends and parked senders get -EPIPE; receivers get
@@ -560,7 +563,7 @@ typedef struct {
  * several can), else park until one can: returns that clause's index.
  * Errors: -EPIPE (the clause chosen is on a done channel), -ETIMEDOUT
  * (none done), -ECANCELED, -EINVAL (NULL, n 0, a bad op, a NULL elem
- * where messages have bytes), -ENOMEM. */
+ * where messages have bytes), -ENOMEM / -EMFILE (as rsock_chan_send). */
 RSOCK_API int rsock_chan_choose(rsock_chan_clause *cl, size_t n, int64_t deadline);
 
 /* ======================================================================

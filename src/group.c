@@ -100,12 +100,12 @@ int rsock_group_cancel(rsock_group *g)
 
 /* Park until the group is empty or the deadline; `honour_cancel` false
  * lets a cancelled closer still wait for the members it must outlive. */
-static int await_empty(struct rsock__sched *S, rsock_group *g, int64_t deadline,
-                       bool honour_cancel)
+static int await_empty(const char *op, struct rsock__sched *S, rsock_group *g,
+                       int64_t deadline, bool honour_cancel)
 {
     struct rsock_fiber *self = S->current;
     if (g->waiter)
-        return rsock__fail(EBUSY, "rsock_group_wait %p: another fiber waits on it", (void *)g);
+        return rsock__fail(EBUSY, "%s %p: another fiber waits on it", op, (void *)g);
     bool was_cancelled = self->cancelled;
     if (!honour_cancel)
         self->cancelled = false;
@@ -122,10 +122,10 @@ static int await_empty(struct rsock__sched *S, rsock_group *g, int64_t deadline,
     rsock__timer_disarm(&S->timers, self);
     self->cancelled = was_cancelled;
     if (rc == -ETIMEDOUT)
-        return rsock__fail(ETIMEDOUT, "rsock_group_wait %p: %zu members still running",
-                           (void *)g, g->count);
+        return rsock__fail(ETIMEDOUT, "%s %p: %zu members still running", op, (void *)g,
+                           g->count);
     if (rc == -ECANCELED)
-        return rsock__fail(ECANCELED, "rsock_group_wait %p: cancelled", (void *)g);
+        return rsock__fail(ECANCELED, "%s %p: cancelled", op, (void *)g);
     return rc;
 }
 
@@ -142,7 +142,7 @@ int rsock_group_wait(rsock_group *g, int64_t deadline)
     if (deadline == 0)
         return rsock__fail(ETIMEDOUT, "rsock_group_wait %p: %zu members still running",
                            (void *)g, g->count);
-    return await_empty(S, g, deadline, true);
+    return await_empty("rsock_group_wait", S, g, deadline, true);
 }
 
 int rsock_group_close(rsock_group *g)
@@ -153,8 +153,10 @@ int rsock_group_close(rsock_group *g)
     int rc = check_group("rsock_group_close", S, g);
     if (rc < 0)
         return rc;
+    if (g->waiter) /* refused before anything changes */
+        return rsock__fail(EBUSY, "rsock_group_close %p: another fiber waits on it", (void *)g);
     rsock_group_cancel(g);
-    if (g->count > 0 && (rc = await_empty(S, g, -1, false)) < 0)
+    if (g->count > 0 && (rc = await_empty("rsock_group_close", S, g, -1, false)) < 0)
         return rc;
     free(g);
     return 0;

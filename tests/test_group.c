@@ -176,6 +176,37 @@ static void test_refusals(void)
     CHECK_EQ(rsock_group_close(shared_group), 0);
 }
 
+struct waiting {
+    rsock_group *g;
+    int rc;
+};
+
+static void waits_for_group(void *arg)
+{
+    struct waiting *w = arg;
+    w->rc = rsock_group_wait(w->g, rsock_after(5000));
+}
+
+/* Closing a group another fiber waits on is refused, and changes nothing. */
+static void test_close_while_waited_on(void)
+{
+    struct waiting w = {0};
+    REQUIRE(rsock_group_new(&w.g) == 0);
+    int rc = 1;
+    REQUIRE(rsock_group_spawn(w.g, sleeper, &rc) == 0);
+    rsock_fiber *f;
+    REQUIRE(rsock_spawn(waits_for_group, &w, &f) == 0);
+    rsock_yield(); /* the sleeper sleeps, the waiter waits */
+    CHECK_ERR(rsock_group_close(w.g), EBUSY, "rsock_group_close");
+    CHECK_EQ(rsock_group_count(w.g), 1);
+    CHECK_EQ(rc, 1); /* not cancelled */
+    CHECK_EQ(rsock_group_cancel(w.g), 0);
+    CHECK_EQ(rsock_join(f, -1), 0);
+    CHECK_EQ(w.rc, 0);
+    CHECK_EQ(rc, -ECANCELED);
+    CHECK_EQ(rsock_group_close(w.g), 0);
+}
+
 static long rss_kib(void)
 {
     FILE *f = fopen("/proc/self/status", "r");
@@ -229,6 +260,7 @@ int main(void)
     RUN(test_spawned_after_cancel_starts_cancelled);
     RUN(test_member_waiting_on_own_group);
     RUN(test_refusals);
+    RUN(test_close_while_waited_on);
     RUN(test_millions_of_members);
     CHECK_EQ(check_fd_count(), fds);
     return check_done();
