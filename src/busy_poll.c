@@ -6,6 +6,7 @@
  * polling does: a spin that finds nothing halves the next one; an idle
  * spell (spin and sleep) that ends within the limit doubles it again. */
 #include "fiber.h"
+#include "poll.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -25,7 +26,7 @@ static int64_t now_us(void)
 static bool spin(struct rsock__sched *S, int64_t end)
 {
     for (;;) {
-        rsock__loop_poll(S, 0);
+        rsock__poll_wait(S, 0);
         if (S->runq_head)
             return true;
         if (now_us() >= end)
@@ -44,7 +45,7 @@ void rsock__loop_idle(struct rsock__sched *S, int timeout_ms)
 {
     int64_t limit = S->busy_poll_us;
     if (limit == 0 || timeout_ms == 0) {
-        rsock__loop_poll(S, timeout_ms);
+        rsock__poll_wait(S, timeout_ms);
         return;
     }
     int64_t budget = S->busy_poll_budget;
@@ -57,10 +58,10 @@ void rsock__loop_idle(struct rsock__sched *S, int timeout_ms)
             return;
         }
         S->busy_poll_budget /= 2;
-        if (timeout_ms > 0) /* never below 0: epoll takes a negative as "forever" */
+        if (timeout_ms > 0) /* never below 0: the poller takes a negative as "forever" */
             timeout_ms = timeout_ms > budget / 1000 ? timeout_ms - (int)(budget / 1000) : 0;
     }
-    rsock__loop_poll(S, timeout_ms);
+    rsock__poll_wait(S, timeout_ms);
     if (now_us() - idle_from < limit) /* a longer spin would have caught it */
         S->busy_poll_budget = grown(S->busy_poll_budget, limit);
 }

@@ -1,13 +1,13 @@
 /* Fibers: one scheduler per thread, made on first use; the thread's own
  * stack is its main fiber.  A fiber that parks with nothing else ready runs
- * the loop itself (epoll_wait on its own stack), so no loop fiber exists and
+ * the loop itself (the poller's wait on its own stack), so no loop fiber exists and
  * a ping-pong between two fibers costs one switch per hand-off. */
 #include "fiber.h"
+#include "poll.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef RSOCK_ASAN
@@ -205,12 +205,12 @@ static void sched_destroy(void *p)
     free_fiber_list(S);
     rsock__stack_pool_free(S);
     rsock__timer_free(&S->timers);
-    close(S->epfd);
+    rsock__poll_term(S);
     free(S);
     this_sched = NULL;
 }
 
-/* fork() copies this thread's scheduler, but the epoll instance would be
+/* fork() copies this thread's scheduler, but the poller's instance would be
  * shared with the parent (each would get the other's events) and the
  * resolver's thread is gone: give the child its own. */
 static void after_fork_in_child(void)
@@ -261,9 +261,9 @@ struct rsock__sched *rsock__sched_get(void)
         sched_errno = -rsock__fail(ENOMEM, "rsock: no memory for this thread's loop");
         return NULL;
     }
-    S->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (S->epfd < 0) {
-        sched_errno = -rsock__fail_sys(errno, "rsock: cannot make this thread's loop: epoll_create1");
+    int rc = rsock__poll_init(S);
+    if (rc < 0) {
+        sched_errno = -rc;
         free(S);
         return NULL;
     }
@@ -417,7 +417,7 @@ int rsock_yield(void)
     /* Now and then look at the kernel too, so yielding fibers cannot starve
  * the ones parked on I/O (with none parked there is nothing to look for). */
     if ((++S->yields & 255) == 0 && S->io_parked)
-        rsock__loop_poll(S, 0);
+        rsock__poll_wait(S, 0);
     struct rsock_fiber *self = S->current;
     self->state = FIBER_PARKED;
     rsock__wake(S, self, 0);

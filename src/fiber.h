@@ -1,4 +1,4 @@
-/* The per-thread scheduler: fibers, run queue, timers and the epoll loop.
+/* The per-thread scheduler: fibers, run queue, timers and the loop.
  * Internal; see DESIGN.md "Fibers and the loop". */
 #ifndef RSOCK_FIBER_H
 #define RSOCK_FIBER_H
@@ -69,7 +69,7 @@ struct rsock__sched {
     long io_parked;                  /* fibers parked on a device (wait.c) */
     int64_t busy_poll_us;            /* rsock_set_busy_poll's limit; 0: off */
     int64_t busy_poll_budget;        /* the next spin, adapted (busy_poll.c) */
-    int epfd;
+    int poll_fd;                     /* the poller's instance: poll.h's backend only */
     struct rsock *devices;           /* every registered device */
     pthread_mutex_t devices_lock;    /* guards `devices` (rsock_attach, foreign close) */
     struct rsock__timers timers;
@@ -138,19 +138,18 @@ int rsock__overflow_guard_init(struct rsock__sched *S);
 void rsock__overflow_guard_free(struct rsock__sched *S);
 
 /* Timers (timer.c): arm the current fiber's deadline, disarm it, and wake
- * the fibers whose deadlines have passed; next_timeout is epoll's timeout. */
+ * the fibers whose deadlines have passed; next_timeout is the poller's timeout. */
 int rsock__timer_arm(struct rsock__timers *T, struct rsock_fiber *f, int64_t deadline, int result);
 void rsock__timer_disarm(struct rsock__timers *T, struct rsock_fiber *f);
 void rsock__timer_fire(struct rsock__sched *S, int64_t now);
 int rsock__timer_next_timeout(struct rsock__timers *T, int64_t now);
 void rsock__timer_free(struct rsock__timers *T);
 
-/* The loop (poll_epoll.c): wait for events up to timeout_ms, wake waiters. */
-void rsock__loop_poll(struct rsock__sched *S, int timeout_ms);
 /* What the loop does when no fiber is ready: busy-poll (if enabled), then
  * wait for events up to timeout_ms (busy_poll.c). */
 void rsock__loop_idle(struct rsock__sched *S, int timeout_ms);
-/* In a child after fork: a new epoll instance with the inherited devices. */
+/* In a child after fork: a new poller instance with the inherited devices
+ * (loop.c). */
 void rsock__loop_after_fork(struct rsock__sched *S);
 
 /* Stacks (stack.c). */

@@ -11,7 +11,7 @@
 #define RSOCK__OUT 2u /* output direction */
 #define RSOCK__HUP 4u /* in `ready`: the peer hung up or an error is pending (never cleared) */
 
-struct rsock__waiter; /* a fiber parked on a device (fiber.c, poll_epoll.c) */
+struct rsock__waiter; /* a fiber parked on a device (wait.c, loop.c) */
 
 /* The socket device.  `ready` caches edge-triggered readiness: a bit is
  * cleared when an operation in that direction returns -EAGAIN and set again
@@ -77,10 +77,10 @@ struct rsock__host_port {
  * for bad text.  rsock_dial parses with it, then resolves the name once. */
 int rsock__addr_parse_split(rsock_addr *a, const char *text, struct rsock__host_port *name);
 
-/* ---- the loop (poll_epoll.c) ---- */
+/* ---- the loop (loop.c, over the poller of poll.h) ---- */
 /* Register `s` with this thread's loop, edge-triggered, for input and
  * output; sets s->loop and marks it ready for output (input readiness comes
- * from the kernel: epoll reports a device readable at registration).
+ * from the kernel: the poller reports a device readable at registration).
  * 0 or -errno. */
 int rsock__loop_add(struct rsock *s);
 /* Deregister `s` (before its descriptor is closed) and wake its waiters
