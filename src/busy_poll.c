@@ -6,7 +6,7 @@
  * polling does: a spin that finds nothing halves the next one; an idle
  * spell (spin and sleep) that ends within the limit doubles it again. */
 #include "fiber.h"
-#include "poll.h"
+#include "poller.h"
 
 #include <errno.h>
 #include <sched.h>

@@ -3,7 +3,7 @@
  * the loop itself (the poller's wait on its own stack), so no loop fiber exists and
  * a ping-pong between two fibers costs one switch per hand-off. */
 #include "fiber.h"
-#include "poll.h"
+#include "poller.h"
 
 #include <errno.h>
 #include <pthread.h>

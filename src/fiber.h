@@ -69,7 +69,7 @@ struct rsock__sched {
     long io_parked;                  /* fibers parked on a device (wait.c) */
     int64_t busy_poll_us;            /* rsock_set_busy_poll's limit; 0: off */
     int64_t busy_poll_budget;        /* the next spin, adapted (busy_poll.c) */
-    int poll_fd;                     /* the poller's instance: poll.h's backend only */
+    int poll_fd;                     /* the poller's instance: poller.h's backend only */
     struct rsock *devices;           /* every registered device */
     pthread_mutex_t devices_lock;    /* guards `devices` (rsock_attach, foreign close) */
     struct rsock__timers timers;

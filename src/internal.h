@@ -77,7 +77,7 @@ struct rsock__host_port {
  * for bad text.  rsock_dial parses with it, then resolves the name once. */
 int rsock__addr_parse_split(rsock_addr *a, const char *text, struct rsock__host_port *name);
 
-/* ---- the loop (loop.c, over the poller of poll.h) ---- */
+/* ---- the loop (loop.c, over the poller of poller.h) ---- */
 /* Register `s` with this thread's loop, edge-triggered, for input and
  * output; sets s->loop and marks it ready for output (input readiness comes
  * from the kernel: the poller reports a device readable at registration).

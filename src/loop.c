@@ -1,9 +1,9 @@
-/* The loop's devices: registration with the poller (poll.h), the list a
+/* The loop's devices: registration with the poller (poller.h), the list a
  * child re-registers after fork, moving a device to another thread's loop,
  * and what a reported edge does: set the device's ready bits and wake the
  * fibers parked on that direction. */
 #include "fiber.h"
-#include "poll.h"
+#include "poller.h"
 
 #include <errno.h>
 #include <pthread.h>

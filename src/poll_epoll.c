@@ -1,8 +1,8 @@
-/* The poller (poll.h) on epoll, edge-triggered: each device is registered
+/* The poller (poller.h) on epoll, edge-triggered: each device is registered
  * once, for input, output and hang-up, and an edge is handed to the loop
  * as RSOCK__ bits.  Nothing here allocates. */
 #include "fiber.h"
-#include "poll.h"
+#include "poller.h"
 
 #include <errno.h>
 #include <sys/epoll.h>

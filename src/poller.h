@@ -5,8 +5,8 @@
  * but its descriptor: ready bits and waiters belong to loop.c and ready.h.
  * Every call runs on the loop's own thread, except rsock__poll_add and
  * rsock__poll_remove from rsock_attach (the device moves between loops). */
-#ifndef RSOCK_POLL_H
-#define RSOCK_POLL_H
+#ifndef RSOCK_POLLER_H
+#define RSOCK_POLLER_H
 
 struct rsock;
 struct rsock__sched;
