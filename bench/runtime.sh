@@ -27,7 +27,7 @@ if command -v go >/dev/null; then
   awk -v a="$ours" -v b="$go_rate" 'BEGIN {
     printf "%-34s %10.2f %-6s | %-28s %10.2f %-6s | ratio %6.3f | target >= 1x: %s\n",
       "chan: 2 threads, cap 1024", a / 1e6, "M/s", "Go chan, 2 goroutines", b / 1e6, "M/s",
-      a / b, a >= b ? "PASS" : "MISS" }'
+      a / b, (a >= b) ? "PASS" : "MISS" }'
 else
   echo "go not installed (apt-get install golang-go): the Go row is skipped"
 fi

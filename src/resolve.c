@@ -9,6 +9,7 @@
  * helper), and at thread exit the helper is not waited for: it is told to
  * stop and frees the resolver, eventfd included, when it ends. */
 #include "fiber.h"
+#include "ready.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -44,7 +45,7 @@ struct rsock__resolver {
 
 static void pause_for_tests(void)
 {
-    int ms = rsock__resolve_test_delay_ms;
+    int ms = __atomic_load_n(&rsock__resolve_test_delay_ms, __ATOMIC_RELAXED);
     if (ms > 0)
         nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L}, NULL);
 }
@@ -198,7 +199,7 @@ static void await(struct rsock__resolver *r, struct request *q)
     while (!atomic_load(&q->done)) {
         uint64_t count;
         if (read(r->done_dev->fd, &count, sizeof count) < 0 && errno == EAGAIN) {
-            rsock__not_ready(r->done_dev, RSOCK__IN);
+            rsock__ready_clear(r->done_dev, RSOCK__IN);
             if (!atomic_load(&q->done))
                 rsock_wait_in(r->done_dev, -1);
         }
@@ -233,7 +234,8 @@ int rsock__getaddrinfo(const char *node, const char *service, const struct addri
 {
     struct rsock__sched *S = rsock__sched_get();
     /* With no other fiber to keep running, blocking the thread costs nothing. */
-    if (!S || (S->live == 0 && S->current == &S->main && !rsock__resolve_test_delay_ms))
+    if (!S || (S->live == 0 && S->current == &S->main &&
+              !__atomic_load_n(&rsock__resolve_test_delay_ms, __ATOMIC_RELAXED)))
         return lookup(node, service, hints, res);
     struct rsock__resolver *r = S->resolver ? S->resolver : resolver_start(S);
     struct request *q = r ? request_new(node, service, hints) : NULL;

@@ -393,7 +393,7 @@ static void dial_timed(void *arg)
  * looked up a second time by the parser before). */
 static void name_resolved_once(void)
 {
-    rsock__resolve_test_delay_ms = 500; /* each lookup takes 500 ms more */
+    __atomic_store_n(&rsock__resolve_test_delay_ms, 500, __ATOMIC_RELAXED); /* each lookup takes 500 ms more */
     struct lookup l = {.text = "rsock-test-nowhere:80"};
     rsock_fiber *f;
     REQUIRE(rsock_spawn(dial_timed, &l, &f) == 0);
@@ -403,7 +403,7 @@ static void name_resolved_once(void)
     CHECK(l.took < 1000); /* two lookups would take 1000 */
     rsock_t *x;
     CHECK_ERR(rsock_dial("rsock-test-nowhere:80", -1, &x), ENOENT, "rsock-test-nowhere");
-    rsock__resolve_test_delay_ms = 0;
+    __atomic_store_n(&rsock__resolve_test_delay_ms, 0, __ATOMIC_RELAXED);
 }
 
 static void test_name_resolved_once(void)

@@ -41,7 +41,7 @@ static void slow_lookup_does_not_stop_other_fibers(void)
     rsock_addr a;
     REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
     REQUIRE(rsock_fdopen(sv[0], &pair[0]) == 0 && rsock_fdopen(sv[1], &pair[1]) == 0);
-    rsock__resolve_test_delay_ms = 300; /* the helper thread sleeps before getaddrinfo */
+    __atomic_store_n(&rsock__resolve_test_delay_ms, 300, __ATOMIC_RELAXED); /* the helper thread sleeps before getaddrinfo */
     int64_t start = rsock_now();
     rsock_fiber *r, *p;
     REQUIRE(rsock_spawn(resolver, &a, &r) == 0);
@@ -55,7 +55,7 @@ static void slow_lookup_does_not_stop_other_fibers(void)
     char text[RSOCK_ADDRSTRLEN];
     rsock_addr_format(&a, text, sizeof text);
     CHECK_STR(text, "127.0.0.1:80");
-    rsock__resolve_test_delay_ms = 0;
+    __atomic_store_n(&rsock__resolve_test_delay_ms, 0, __ATOMIC_RELAXED);
     rsock_close(pair[0]);
     rsock_close(pair[1]);
 }

@@ -305,7 +305,7 @@ static void *exit_during_lookup(void *arg)
 
 static void test_thread_exit_does_not_wait_for_lookup(void)
 {
-    rsock__resolve_test_delay_ms = 1500;
+    __atomic_store_n(&rsock__resolve_test_delay_ms, 1500, __ATOMIC_RELAXED);
     int fds = check_fd_count();
     int64_t began = rsock_now();
     pthread_t t;
@@ -316,7 +316,7 @@ static void test_thread_exit_does_not_wait_for_lookup(void)
     for (int64_t end = rsock_after(5000); check_fd_count() != fds && rsock_now() < end;)
         rsock_sleep(rsock_after(20));
     CHECK_EQ(check_fd_count(), fds);
-    rsock__resolve_test_delay_ms = 0;
+    __atomic_store_n(&rsock__resolve_test_delay_ms, 0, __ATOMIC_RELAXED);
 }
 
 static void test_fdopen_refused_leaves_fd_untouched(void)
