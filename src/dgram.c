@@ -2,6 +2,7 @@
  * multicast membership by text, and receive / send / error-queue reads that
  * park the fiber until the deadline. */
 #include "cmsg_internal.h"
+#include "ready.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -176,7 +177,8 @@ ssize_t rsock_recv_err(rsock_t *s, void *buf, size_t len, rsock_sockerr *e, int6
 {
     if (!s || (!buf && len))
         return rsock__fail(EINVAL, "rsock_recv_err: NULL %s", s ? "buffer" : "socket");
-    unsigned had_input = s->ready & RSOCK__IN; /* normal data may be pending: keep its bit */
+    /* normal data may be pending: keep its bit */
+    unsigned had_input = rsock__ready_has(s, RSOCK__IN) ? RSOCK__IN : 0;
     for (;;) {
         union {
             char buf[512];
@@ -192,21 +194,21 @@ ssize_t rsock_recv_err(rsock_t *s, void *buf, size_t len, rsock_sockerr *e, int6
             if (stamp_ns)
                 *stamp_ns = 0;
             decode_err(ctl.buf, msg.msg_controllen, e, stamp_ns);
-            s->ready |= had_input;
+            rsock__ready_set(s, had_input);
             return n;
         }
         if (errno == EINTR)
             continue;
         if (errno != EAGAIN) {
-            s->ready |= had_input;
+            rsock__ready_set(s, had_input);
             return rsock__fail_sys(errno, "rsock_recv_err fd %d", s->fd);
         }
-        s->ready &= ~RSOCK__IN; /* an error report brings an edge of its own */
+        rsock__ready_clear(s, RSOCK__IN); /* an error report brings an edge of its own */
         int rc = park(s, RSOCK__IN, deadline, "rsock_recv_err");
         if (rc == -ECANCELED) /* the device may be gone: touch nothing */
             return rc;
         if (rc < 0) {
-            s->ready |= had_input;
+            rsock__ready_set(s, had_input);
             return rc;
         }
     }

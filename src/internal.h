@@ -9,14 +9,12 @@
 
 #define RSOCK__IN 1u  /* input direction */
 #define RSOCK__OUT 2u /* output direction */
-#define RSOCK__HUP 4u /* in `ready`: the peer hung up or an error is pending (never cleared) */
+#define RSOCK__HUP 4u /* in `ready`: the peer hung up or an error is pending */
 
 struct rsock__waiter; /* a fiber parked on a device (wait.c, loop.c) */
 
-/* The socket device.  `ready` caches edge-triggered readiness: a bit is
- * cleared when an operation in that direction returns -EAGAIN and set again
- * by the loop when the kernel reports an edge, so a waiter whose bit is set
- * returns at once without a syscall. */
+/* The socket device.  `ready` caches edge-triggered readiness; ready.h
+ * alone reads and changes it. */
 /* `magic` of a device: open, or closed and in quarantine (socket.c). */
 #define RSOCK__LIVE 0x6b636f73u
 #define RSOCK__DEAD 0x64616564u
@@ -26,7 +24,7 @@ struct rsock {
     int fd;
     int domain, type, protocol;
     unsigned open;                      /* directions still open */
-    unsigned ready;                     /* directions with no -EAGAIN since the last edge */
+    unsigned ready;                     /* ready.h: no -EAGAIN since the last edge */
     struct rsock__waiter *waiters[2];   /* parked for input [0], output [1] */
     void *loop;                         /* the loop it is registered with, or NULL */
     struct rsock *loop_prev, *loop_next; /* the loop's devices, re-registered after fork */
@@ -92,9 +90,6 @@ void rsock__loop_remove(struct rsock *s);
 int rsock__timeout_msg(const char *op, int fd, int64_t deadline, int64_t began);
 /* -ECANCELED (recorded) when the current fiber's group was cancelled. */
 int rsock__check_cancelled(const char *op);
-
-/* An operation in direction `dir` returned -EAGAIN: the next wait parks. */
-static inline void rsock__not_ready(struct rsock *s, unsigned dir) { s->ready &= ~dir; }
 
 /* ---- name resolution (resolve.c) ----
  * getaddrinfo that, called in a fiber, runs on a helper thread and parks

@@ -1,9 +1,10 @@
 /* Stream helpers: listen, and accept / connect / read / write that wait
- * with deadlines (dial is in dial.c).  The `ready` bits of a device
- * (internal.h) say whether the last operation in a direction hit -EAGAIN;
+ * with deadlines (dial is in dial.c).  The ready bits of a device
+ * (ready.h) say whether the last operation in a direction hit -EAGAIN;
  * a helper whose bit is clear waits BEFORE the syscall instead of making
  * one that is sure to fail. */
 #include "io_internal.h"
+#include "ready.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,7 +41,7 @@ int rsock_accept_wait(rsock_t *s, rsock_addr *peer, rsock_t **out, int64_t deadl
     if (!out)
         return rsock__fail(EINVAL, "rsock_accept_wait: NULL out");
     for (;;) {
-        if (!(s->ready & RSOCK__IN)) {
+        if (!rsock__ready_has(s, RSOCK__IN)) {
             int rc = wait_dir(s, RSOCK__IN, deadline, "rsock_accept_wait");
             if (rc < 0)
                 return rc;
@@ -48,7 +49,7 @@ int rsock_accept_wait(rsock_t *s, rsock_addr *peer, rsock_t **out, int64_t deadl
         int rc = rsock_accept(s, peer, out);
         if (rc != -EAGAIN)
             return rc;
-        rsock__not_ready(s, RSOCK__IN);
+        rsock__ready_clear(s, RSOCK__IN);
     }
 }
 
@@ -96,16 +97,14 @@ int rsock_connect_wait(rsock_t *s, const rsock_addr *a, int64_t deadline)
         rc = connect_again(s, a, deadline);
     if (rc != -EINPROGRESS)
         return rc;
-    /* Forget what the loop saw before connect: an unconnected socket polls
-     * as writable and hung up. */
-    s->ready &= ~(RSOCK__OUT | RSOCK__HUP);
+    rsock__ready_connecting(s);
     rc = wait_dir(s, RSOCK__OUT, deadline, "rsock_connect_wait");
     if (rc < 0)
         return rc;
     /* epoll re-polls at delivery and a socket in SYN_SENT is not writable,
      * so output with no error or hang-up reported means connected; only
      * trouble needs SO_ERROR to say what it was. */
-    return s->ready & RSOCK__HUP ? connect_result(s, a) : 0;
+    return rsock__ready_hup(s) ? connect_result(s, a) : 0;
 }
 
 ssize_t rsock_read(rsock_t *s, void *buf, size_t len, int64_t deadline)
@@ -118,23 +117,17 @@ ssize_t rsock_read(rsock_t *s, void *buf, size_t len, int64_t deadline)
     if (len == 0)
         return 0;
     for (;;) {
-        if (!(s->ready & RSOCK__IN)) {
+        if (!rsock__ready_has(s, RSOCK__IN)) {
             int rc = wait_dir(s, RSOCK__IN, deadline, "rsock_read");
             if (rc < 0)
                 return rc;
         }
         ssize_t n = rsock_recv(s, buf, len, 0);
         if (n == -EAGAIN) {
-            rsock__not_ready(s, RSOCK__IN);
+            rsock__ready_clear(s, RSOCK__IN);
             continue;
         }
-        /* A short read does not clear the bit: the end of the stream may
-         * have come with the last bytes, and it brings no edge of its own;
-         * unless the loop tells hang-ups apart (then that case is known). */
-#ifdef RSOCK__HUP
-        if (n > 0 && (size_t)n < len && is_stream(s) && !(s->ready & RSOCK__HUP))
-            rsock__not_ready(s, RSOCK__IN);
-#endif
+        rsock__ready_after_read(s, len, n);
         return n;
     }
 }
@@ -148,21 +141,21 @@ ssize_t rsock_write_all(rsock_t *s, const void *buf, size_t len, int64_t deadlin
         return rsock__fail(EINVAL, "rsock_write_all: NULL buffer");
     size_t done = 0;
     while (done < len) {
-        if (!(s->ready & RSOCK__OUT)) {
+        if (!rsock__ready_has(s, RSOCK__OUT)) {
             int rc = wait_dir(s, RSOCK__OUT, deadline, "rsock_write_all");
             if (rc < 0)
                 return rc;
         }
         ssize_t n = rsock_send(s, (const char *)buf + done, len - done, 0);
         if (n == -EAGAIN) {
-            rsock__not_ready(s, RSOCK__OUT);
+            rsock__ready_clear(s, RSOCK__OUT);
             continue;
         }
         if (n < 0)
             return n;
         done += (size_t)n;
         if (done < len && is_stream(s)) /* a short stream send filled the buffer */
-            rsock__not_ready(s, RSOCK__OUT);
+            rsock__ready_clear(s, RSOCK__OUT);
     }
     return (ssize_t)len;
 }

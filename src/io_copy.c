@@ -5,6 +5,7 @@
  * pipe or a buffer only while bytes are in flight: a copy parked on an idle
  * connection holds nothing. */
 #include "io_internal.h"
+#include "ready.h"
 
 #include <errno.h>
 #include <fcntl.h> /* splice */
@@ -100,7 +101,7 @@ static int write_out(struct copy *c, char *buf, size_t n)
     size_t held_size = 0, off = 0;
     int rc = 0;
     while (off < n) {
-        if (!(c->to->ready & RSOCK__OUT)) {
+        if (!rsock__ready_has(c->to, RSOCK__OUT)) {
             if (!held) {
                 size_t left = n - off;
                 if (left > RSOCK__COPY_SMALL) {
@@ -117,7 +118,7 @@ static int write_out(struct copy *c, char *buf, size_t n)
         }
         ssize_t m = rsock_send(c->to, buf + off, n - off, 0);
         if (m == -EAGAIN) {
-            rsock__not_ready(c->to, RSOCK__OUT);
+            rsock__ready_clear(c->to, RSOCK__OUT);
             continue;
         }
         if (m < 0) {
@@ -127,7 +128,7 @@ static int write_out(struct copy *c, char *buf, size_t n)
         off += (size_t)m;
         progress(c, (size_t)m);
         if (off < n) /* a short stream send filled the socket buffer */
-            rsock__not_ready(c->to, RSOCK__OUT);
+            rsock__ready_clear(c->to, RSOCK__OUT);
     }
     if (held)
         rsock__buf_put(held, held_size);
@@ -147,15 +148,12 @@ static int64_t buffer_step(struct copy *c)
         size = SMALL_READ;
     ssize_t n = rsock_recv(c->from, buf, size, 0);
     if (n == -EAGAIN) {
-        rsock__not_ready(c->from, RSOCK__IN);
+        rsock__ready_clear(c->from, RSOCK__IN);
         return -EAGAIN;
     }
     if (n <= 0)
         return n == 0 ? 0 : fail(c, RSOCK__IN, (int)-n, "recv");
-#ifdef RSOCK__HUP /* see rsock_read: drained, unless a hang-up is pending */
-    if ((size_t)n < size && c->from->type == SOCK_STREAM && !(c->from->ready & RSOCK__HUP))
-        rsock__not_ready(c->from, RSOCK__IN);
-#endif
+    rsock__ready_after_read(c->from, size, n);
     int rc = write_out(c, buf, (size_t)n);
     return rc < 0 ? rc : n;
 }
@@ -205,7 +203,7 @@ static int drain_pipe(struct copy *c, int p[2], int psize, size_t n)
             rsock__pipe_drop(p);
             return rc;
         }
-        if (!(c->to->ready & RSOCK__OUT)) {
+        if (!rsock__ready_has(c->to, RSOCK__OUT)) {
             int rc = park(c, c->to, RSOCK__OUT);
             if (rc < 0) {
                 rsock__pipe_drop(p);
@@ -216,7 +214,7 @@ static int drain_pipe(struct copy *c, int p[2], int psize, size_t n)
         if (m < 0 && errno == EINTR)
             continue;
         if (m < 0 && errno == EAGAIN) {
-            rsock__not_ready(c->to, RSOCK__OUT);
+            rsock__ready_clear(c->to, RSOCK__OUT);
             continue;
         }
         if (m <= 0) {
@@ -257,7 +255,7 @@ static int64_t splice_step(struct copy *c)
         if (n < 0 && err == EINTR)
             continue;
         if (n < 0 && err == EAGAIN) {
-            rsock__not_ready(c->from, RSOCK__IN);
+            rsock__ready_clear(c->from, RSOCK__IN);
             return -EAGAIN;
         }
         if (n <= 0)
@@ -278,7 +276,7 @@ static int64_t copy_loop(struct copy *c, int method)
     bool bulk = method == RSOCK_COPY_SPLICE;
     int64_t spell = 0; /* bytes moved since the last park */
     for (;;) {
-        if (!(c->from->ready & RSOCK__IN)) {
+        if (!rsock__ready_has(c->from, RSOCK__IN)) {
             if (method == RSOCK_COPY_ADAPTIVE && bulk && spell <= SMALL_READ)
                 bulk = false;
             spell = 0;

@@ -1,9 +1,10 @@
 /* The loop's devices: registration with the poller (poller.h), the list a
  * child re-registers after fork, moving a device to another thread's loop,
- * and what a reported edge does: set the device's ready bits and wake the
- * fibers parked on that direction. */
+ * and what a reported edge does: set the device's ready bits (ready.h) and
+ * wake the fibers parked on that direction. */
 #include "fiber.h"
 #include "poller.h"
+#include "ready.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -44,11 +45,25 @@ int rsock__loop_add(struct rsock *s)
     int rc = rsock__poll_add(S, s);
     if (rc < 0)
         return rc;
-    /* Output is assumed possible (a wrong guess costs one -EAGAIN); input is
-     * not: a wait-first reader parks until the kernel reports data, which
-     * the poller does at registration when some is already there. */
-    s->ready = RSOCK__OUT;
+    rsock__ready_registered(s);
     link_device(S, s);
+    return 0;
+}
+
+int rsock_detach(rsock_t *s)
+{
+    int rc = rsock__check_dev("rsock_detach", s);
+    if (rc < 0)
+        return rc;
+    struct rsock__sched *S = rsock__sched_peek();
+    if (!S || s->loop != S)
+        return rsock__fail(EINVAL, "rsock_detach fd %d: not waited on by this thread's loop",
+                           s->fd);
+    if (s->waiters[0] || s->waiters[1])
+        return rsock__fail(EBUSY, "rsock_detach fd %d: a fiber is parked on it", s->fd);
+    /* Done by the loop's own thread, no event for `s` can be in flight. */
+    rsock__poll_remove(S, s);
+    unlink_device(S, s);
     return 0;
 }
 
@@ -73,9 +88,7 @@ int rsock_attach(rsock_t *s)
         rsock__poll_remove(old, s);
         unlink_device(old, s);
     }
-    /* Whatever the old loop saw is lost: guess ready both ways (a wrong
-     * guess costs one -EAGAIN) and let the new registration report. */
-    s->ready = (s->ready & RSOCK__HUP) | RSOCK__IN | RSOCK__OUT;
+    rsock__ready_moved(s); /* the new registration reports what it sees */
     link_device(S, s);
     return 0;
 }
@@ -114,17 +127,13 @@ void rsock__loop_remove(struct rsock *s)
 void rsock__loop_event(struct rsock__sched *S, struct rsock *s, unsigned events)
 {
     if (s == S->remote_dev) { /* another thread queued wakes for this loop */
-        s->ready |= RSOCK__IN;
+        rsock__ready_set(s, RSOCK__IN);
         rsock__remote_drain(S);
         return;
     }
-    s->ready |= events & RSOCK__HUP;
-    if (events & RSOCK__IN) {
-        s->ready |= RSOCK__IN;
+    rsock__ready_set(s, events);
+    if (events & RSOCK__IN)
         wake_all(S, &s->waiters[0], 0);
-    }
-    if (events & RSOCK__OUT) {
-        s->ready |= RSOCK__OUT;
+    if (events & RSOCK__OUT)
         wake_all(S, &s->waiters[1], 0);
-    }
 }

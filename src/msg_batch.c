@@ -2,6 +2,7 @@
  * their waiting forms.  The kernel's mmsghdr array is built on the stack, a
  * chunk at a time, so a batch costs no allocation. */
 #include "internal.h"
+#include "ready.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -88,7 +89,7 @@ static int one_chunk(const char *op, rsock_t *s, rsock_mmsg *m, size_t n, int fl
     while (got < 0 && errno == EINTR);
     if (got < 0) {
         if (errno == EAGAIN) {
-            rsock__not_ready(s, send ? RSOCK__OUT : RSOCK__IN);
+            rsock__ready_clear(s, send ? RSOCK__OUT : RSOCK__IN);
             return -EAGAIN;
         }
         return rsock__fail_sys(errno, "%s fd %d", op, s->fd);

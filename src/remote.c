@@ -4,6 +4,7 @@
  * loop's eventfd only when the loop sleeps (or is about to): a loop that is
  * busy finds the queue on its way to the next sleep, with no syscall. */
 #include "fiber.h"
+#include "ready.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -133,10 +134,10 @@ void rsock__remote_drain(struct rsock__sched *S)
 static void clear_eventfd(struct rsock__remote *R)
 {
     uint64_t count;
-    if (R->dev.ready & RSOCK__IN) {
+    if (rsock__ready_has(&R->dev, RSOCK__IN)) {
         while (read(R->dev.fd, &count, sizeof count) < 0 && errno == EINTR)
             ;
-        R->dev.ready &= ~RSOCK__IN;
+        rsock__ready_clear(&R->dev, RSOCK__IN);
     }
 }
 

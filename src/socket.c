@@ -1,6 +1,7 @@
 /* Socket devices: the reference's lifecycle operations (socket, bind,
  * listen, accept, connect, shutdown, close) and the device's accessors. */
 #include "internal.h"
+#include "ready.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -162,7 +163,7 @@ int rsock_accept(rsock_t *s, rsock_addr *peer, rsock_t **out)
     while (fd < 0 && errno == EINTR);
     if (fd < 0) {
         if (errno == EAGAIN) {
-            rsock__not_ready(s, RSOCK__IN);
+            rsock__ready_clear(s, RSOCK__IN);
             return -EAGAIN;
         }
         return rsock__fail_sys(errno, "rsock_accept fd %d", s->fd);
@@ -183,7 +184,7 @@ int rsock_connect(rsock_t *s, const rsock_addr *a)
     if (connect(s->fd, &a->sa, a->len) == 0)
         return 0;
     if (errno == EINPROGRESS || errno == EINTR) { /* EINTR: it goes on in the background */
-        rsock__not_ready(s, RSOCK__OUT);
+        rsock__ready_clear(s, RSOCK__OUT);
         return -EINPROGRESS;
     }
     if (errno == EAGAIN) /* a Unix listener's backlog is full: try again later */
@@ -218,7 +219,7 @@ static void retire(struct rsock *s)
     s->magic = RSOCK__DEAD;
     s->fd = -1;
     s->open = 0;
-    s->ready = 0;
+    rsock__ready_none(s);
     struct rsock *oldest = quarantine[quarantine_next];
     quarantine[quarantine_next] = s;
     quarantine_next = (quarantine_next + 1) % QUARANTINE;

@@ -1,6 +1,7 @@
 /* Socket devices: sending and receiving.  These are the hot paths: one
  * syscall, no allocation, and no message for -EAGAIN (it is not a failure). */
 #include "internal.h"
+#include "ready.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -25,7 +26,7 @@ static ssize_t io_result(const char *op, rsock_t *s, unsigned dir, ssize_t n)
     if (n >= 0)
         return n;
     if (errno == EAGAIN) {
-        rsock__not_ready(s, dir);
+        rsock__ready_clear(s, dir);
         return -EAGAIN;
     }
     return rsock__fail_sys(errno, "%s fd %d", op, s->fd);

@@ -3,6 +3,7 @@
  * (UDP_GRO) with their segment size.  Where the kernel refuses GSO, the
  * segments go out through sendmmsg instead: more calls, the same datagrams. */
 #include "internal.h"
+#include "ready.h"
 
 #include <errno.h>
 #include <netinet/udp.h>
@@ -117,7 +118,7 @@ ssize_t rsock_send_gso(rsock_t *s, const rsock_addr *to, const void *buf, size_t
             continue;
         }
         if (n == -EAGAIN) {
-            rsock__not_ready(s, RSOCK__OUT);
+            rsock__ready_clear(s, RSOCK__OUT);
             return done ? (ssize_t)done : -EAGAIN;
         }
         if (gso_refused((int)-n) && !strict) {

@@ -2,6 +2,7 @@
  * until an edge, the deadline, or the device's close.  A direction whose
  * ready bit is still set returns at once, with no syscall. */
 #include "fiber.h"
+#include "ready.h"
 
 #include <errno.h>
 
@@ -35,7 +36,7 @@ static int wait_dir(const char *op, rsock_t *s, unsigned dir, int64_t deadline)
         rc = rsock__check_cancelled(op);
     if (rc < 0)
         return rc;
-    if (s->ready & dir)
+    if (rsock__ready_has(s, dir))
         return 0;
     struct rsock__sched *S = rsock__sched_get();
     if (!S || s->loop != S)
