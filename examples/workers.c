@@ -1,6 +1,7 @@
 /* workers: one accepting thread, N worker threads.  The main thread
- * accepts connections and sends each over a channel; whichever worker
- * receives it calls rsock_attach (its own loop now waits on the socket)
+ * accepts connections, detaches each from its loop (rsock_detach) and
+ * sends it over a channel; whichever worker receives it calls rsock_attach
+ * (its own loop now waits on the socket)
  * and serves it, an echo, in a fiber of its group.  Each worker thread runs
  * its own loop: fibers of one worker never run in parallel with each
  * other, workers do.
@@ -119,8 +120,9 @@ static void acceptor(void *listener)
                 return;
             continue;
         }
-        /* From here on this thread does not use `conn`: its new owner does. */
-        if (rsock_chan_send(handoff, &conn, -1) < 0) {
+        /* From here on this thread does not use `conn`: its new owner does.
+         * rsock_detach first, so that no event of it is left in this loop. */
+        if (rsock_detach(conn) < 0 || rsock_chan_send(handoff, &conn, -1) < 0) {
             rsock_close(conn); /* cancelled while waiting for a worker: not taken */
             return;
         }

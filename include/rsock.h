@@ -570,8 +570,17 @@ RSOCK_API int rsock_chan_choose(rsock_chan_clause *cl, size_t n, int64_t deadlin
  * Threads and blocking work
  * ====================================================================== */
 
-/* Make this thread's loop the one that waits on `s` (a device handed over
- * by another thread, which must have stopped using it): 0.  Errors:
+/* Before handing `s` to another thread: this thread's loop stops waiting
+ * on it (so no event of it is still in flight here when the other thread
+ * attaches it).  Until attached again, waits on it fail with -EINVAL.
+ * Returns 0.  Errors: -EINVAL (NULL, or not this thread's loop's),
+ * -EBUSY (a fiber is parked on it), -EBADF (closed). */
+RSOCK_API int rsock_detach(rsock_t *s);
+
+/* Make this thread's loop the one that waits on `s`, a device handed over
+ * by another thread: 0.  The other thread calls rsock_detach first; a
+ * device still attached elsewhere is taken over best-effort (an event the
+ * old loop has already collected may still reach it there).  Errors:
  * -EBUSY (a fiber of another thread is parked on `s`), -EINVAL (NULL),
  * -EBADF (closed), the kernel's (epoll_ctl). */
 RSOCK_API int rsock_attach(rsock_t *s);

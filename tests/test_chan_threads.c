@@ -278,6 +278,9 @@ static void test_attach_hands_a_device_over(void)
     REQUIRE(rsock_chan_new(sizeof s, 0, &h.c) == 0);
     pthread_t t;
     REQUIRE(pthread_create(&t, NULL, adopter, &h) == 0);
+    CHECK_EQ(rsock_detach(s), 0);
+    char byte;
+    CHECK_ERR(rsock_read(s, &byte, 1, 0), EINVAL, "not a device of this thread's loop");
     CHECK_EQ(rsock_chan_send(h.c, &s, rsock_after(5000)), 0);
     CHECK(write(sv[1], "moved", 5) == 5);
     pthread_join(t, NULL);
@@ -315,10 +318,13 @@ static void test_attach_refusals(void)
     REQUIRE(pthread_create(&t, NULL, attach_busy, rc) == 0);
     pthread_join(t, NULL);
     CHECK_EQ(rc[0], -EBUSY);
+    CHECK_ERR(rsock_detach(busy_device), EBUSY, "parked");
     rsock_cancel(f);
     rsock_join(f, -1);
+    CHECK_ERR(rsock_detach(NULL), EINVAL, "NULL socket");
     rsock_close(busy_device);
     CHECK_ERR(rsock_attach(busy_device), EBADF, "closed");
+    CHECK_ERR(rsock_detach(busy_device), EBADF, "closed");
     close(sv[1]);
 }
 
