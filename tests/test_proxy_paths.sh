@@ -7,6 +7,7 @@
 #    it bound: a replacement started during the grace period keeps its
 #    socket (issue 10, item 5).
 source "$(dirname "$0")/lib/proxy.sh"
+need socat
 start_echo 127.0.0.1:0
 checks=0
 
