@@ -3,6 +3,7 @@
  * the loop itself (the poller's wait on its own stack), so no loop fiber exists and
  * a ping-pong between two fibers costs one switch per hand-off. */
 #include "fiber.h"
+#include "tsan_fiber.h"
 #include "poller.h"
 
 #include <errno.h>
@@ -59,6 +60,7 @@ static void after_switch(struct rsock__sched *S)
     struct rsock_fiber *dead = S->dead;
     if (dead) {
         S->dead = NULL;
+        tsan_fiber_destroy(&dead->tsan_fiber);
         rsock__stack_put(S, dead->stack, dead->stack_size);
         dead->stack = NULL;
         if (dead->detached) {
@@ -73,6 +75,7 @@ static void switch_to(struct rsock__sched *S, struct rsock_fiber *from, struct r
 {
     S->current = to;
     to->state = FIBER_RUNNING;
+    tsan_fiber_switch(&from->tsan_fiber, &to->tsan_fiber);
 #ifdef RSOCK_ASAN
     void *fake = NULL;
     __sanitizer_start_switch_fiber(from->state == FIBER_DONE ? NULL : &fake,
@@ -159,6 +162,7 @@ static void free_fiber_list(struct rsock__sched *S)
 {
     for (struct rsock_fiber *f = S->all, *next; f; f = next) {
         next = f->all_next;
+        tsan_fiber_destroy(&f->tsan_fiber);
         if (f->stack)
             rsock__stack_put(S, f->stack, f->stack_size);
         free(f);
@@ -221,7 +225,7 @@ static void after_fork_in_child(void)
     rsock__loop_after_fork(this_sched);
 }
 
-static void make_key(void)
+static void make_sched_key(void)
 {
     pthread_key_create(&sched_key, sched_destroy);
     pthread_atfork(NULL, NULL, after_fork_in_child);
@@ -255,7 +259,7 @@ struct rsock__sched *rsock__sched_get(void)
 {
     if (this_sched)
         return this_sched;
-    pthread_once(&sched_key_once, make_key);
+    pthread_once(&sched_key_once, make_sched_key);
     struct rsock__sched *S = calloc(1, sizeof *S);
     if (!S) {
         sched_errno = -rsock__fail(ENOMEM, "rsock: no memory for this thread's loop");

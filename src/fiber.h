@@ -12,6 +12,7 @@ enum rsock__fiber_state { FIBER_FREE, FIBER_READY, FIBER_RUNNING, FIBER_PARKED, 
 
 struct rsock_fiber {
     rsock__ctx ctx;
+    void *tsan_fiber;                /* ThreadSanitizer's handle (tsan_fiber.h) */
     struct rsock_fiber *next;        /* run queue, or free list */
     struct rsock_fiber *all_next;    /* every fiber of the thread, for cleanup */
     void (*fn)(void *);
