@@ -195,11 +195,21 @@ static void test_offload_runs_elsewhere(void)
 static int running, most;
 static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static pthread_cond_t count_changed = PTHREAD_COND_INITIALIZER;
+
+/* Each call waits (up to 2 s) for a second one to run beside it: the pool
+ * must run calls side by side, whatever the machine's load. */
 static void counted(void *arg)
 {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 2;
     pthread_mutex_lock(&count_lock);
     if (++running > most)
         most = running;
+    pthread_cond_broadcast(&count_changed);
+    while (most < 2 && pthread_cond_timedwait(&count_changed, &count_lock, &until) == 0)
+        ;
     pthread_mutex_unlock(&count_lock);
     block_for(arg);
     pthread_mutex_lock(&count_lock);
