@@ -5,10 +5,11 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 /* The direction is open on the device, or -EBADF with a message. */
-static int check_open(const char *op, rsock_t *s, unsigned dir)
+static int check_dir_open(const char *op, rsock_t *s, unsigned dir)
 {
     int rc = rsock__check_dev(op, s);
     if (rc < 0)
@@ -34,7 +35,7 @@ static ssize_t io_result(const char *op, rsock_t *s, unsigned dir, ssize_t n)
 
 ssize_t rsock_sendto(rsock_t *s, const void *buf, size_t len, int flags, const rsock_addr *to)
 {
-    int rc = check_open("rsock_send", s, RSOCK__OUT);
+    int rc = check_dir_open("rsock_send", s, RSOCK__OUT);
     if (rc < 0)
         return rc;
     if (!buf && len)
@@ -55,7 +56,7 @@ ssize_t rsock_send(rsock_t *s, const void *buf, size_t len, int flags)
 
 ssize_t rsock_recvfrom(rsock_t *s, void *buf, size_t len, int flags, rsock_addr *from)
 {
-    int rc = check_open("rsock_recv", s, RSOCK__IN);
+    int rc = check_dir_open("rsock_recv", s, RSOCK__IN);
     if (rc < 0)
         return rc;
     if (!buf && len)
@@ -93,6 +94,27 @@ static int check_msg(const char *op, rsock_t *s, const struct iovec *iov, size_t
     return 0;
 }
 
+/* Control data to send must hold whole headers whose lengths fit the
+ * buffer: the kernel refuses the rest, but not before a sanitizer's
+ * interceptor walks them (it hangs on a length of 0, reads past the end
+ * for a huge one). */
+static int check_ctl_chain(const char *op, const rsock_t *s, const void *ctl, size_t ctllen)
+{
+    rsock_cmsg m;
+    size_t pos = 0;
+    int rc;
+    while ((rc = rsock_cmsg_next(ctl, ctllen, &pos, &m)) > 0)
+        ;
+    if (rc < 0 && ctllen - pos < sizeof(struct cmsghdr))
+        rc = 0; /* a tail shorter than a header: the kernel ignores it too */
+    if (rc < 0) {
+        char inner[200];
+        snprintf(inner, sizeof inner, "%s", rsock_error_message() + strlen("rsock_cmsg_next: "));
+        return rsock__fail(EINVAL, "%s fd %d: control data: %s", op, s->fd, inner);
+    }
+    return 0;
+}
+
 /* The system calls themselves, once the arguments are checked. */
 static ssize_t sendmsg_now(rsock_t *s, const struct msghdr *msg, int flags)
 {
@@ -115,7 +137,7 @@ static ssize_t recvmsg_now(rsock_t *s, struct msghdr *msg, int flags)
 /* The checks of the raw forms: the caller owns the whole msghdr. */
 static int check_raw(const char *op, rsock_t *s, unsigned dir, const struct msghdr *msg)
 {
-    int rc = check_open(op, s, dir);
+    int rc = check_dir_open(op, s, dir);
     if (rc < 0)
         return rc;
     if (!msg)
@@ -128,8 +150,9 @@ static int check_raw(const char *op, rsock_t *s, unsigned dir, const struct msgh
 ssize_t rsock_sendmsg(rsock_t *s, const rsock_addr *to, const struct iovec *iov, size_t iovcnt,
                       const void *ctl, size_t ctllen, int flags)
 {
-    int rc = check_open("rsock_sendmsg", s, RSOCK__OUT);
-    if (rc < 0 || (rc = check_msg("rsock_sendmsg", s, iov, iovcnt, ctl, ctllen)) < 0)
+    int rc = check_dir_open("rsock_sendmsg", s, RSOCK__OUT);
+    if (rc < 0 || (rc = check_msg("rsock_sendmsg", s, iov, iovcnt, ctl, ctllen)) < 0 ||
+        (rc = check_ctl_chain("rsock_sendmsg", s, ctl, ctllen)) < 0)
         return rc;
     if (to && !rsock_addr_valid(to))
         return rsock__fail(EINVAL, "rsock_sendmsg fd %d: invalid address", s->fd);
@@ -144,13 +167,18 @@ ssize_t rsock_sendmsg(rsock_t *s, const rsock_addr *to, const struct iovec *iov,
 ssize_t rsock_sendmsg_raw(rsock_t *s, const struct msghdr *msg, int flags)
 {
     int rc = check_raw("rsock_sendmsg_raw", s, RSOCK__OUT, msg);
+    if (rc == 0 && msg->msg_controllen && !msg->msg_control)
+        rc = rsock__fail(EINVAL, "rsock_sendmsg_raw fd %d: NULL control buffer of %zu bytes",
+                         s->fd, (size_t)msg->msg_controllen);
+    if (rc == 0)
+        rc = check_ctl_chain("rsock_sendmsg_raw", s, msg->msg_control, msg->msg_controllen);
     return rc < 0 ? rc : sendmsg_now(s, msg, flags);
 }
 
 ssize_t rsock_recvmsg(rsock_t *s, rsock_addr *from, const struct iovec *iov, size_t iovcnt,
                       void *ctl, size_t *ctllen, int flags, int *rflags)
 {
-    int rc = check_open("rsock_recvmsg", s, RSOCK__IN);
+    int rc = check_dir_open("rsock_recvmsg", s, RSOCK__IN);
     size_t room = ctl && ctllen ? *ctllen : 0;
     if (rc < 0 || (rc = check_msg("rsock_recvmsg", s, iov, iovcnt, ctl, room)) < 0)
         return rc;
