@@ -1,43 +1,20 @@
 /* The constants table: every name of the reference (its Constants list, the
- * levels and option names of its defsockopt table) is listed and looked up;
- * anything else is -ENOENT. */
+ * levels and option names of its defsockopt table), from the one list
+ * src/consts.def, is listed in its order and looked up; anything else is
+ * -ENOENT.  The list's stanzas are checked for a macro guarded by another. */
 #include "check.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-/* The reference's Constants list, in its order. */
-static const char *const reference_list[] = {
-    "AF_UNSPEC", "AF_INET", "AF_INET6", "AF_UNIX", "AF_LOCAL", "AF_NETLINK", "AF_PACKET",
-    "AF_ALG", "SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW", "SOCK_SEQPACKET", "SOCK_RDM",
-    "SHUT_RD", "SHUT_WR", "SHUT_RDWR", "UNIX_MAX_PATH", "SOL_SOCKET", "SO_ACCEPTCONN",
-    "SO_BINDTODEVICE", "SO_BROADCAST", "SO_DEBUG", "SO_DOMAIN", "SO_DONTROUTE", "SO_ERROR",
-    "SO_KEEPALIVE", "SO_LINGER", "SO_OOBLINE", "SO_PASSCRED", "SO_PEERCRED", "SO_PEEK_OFF",
-    "SO_PROTOCOL", "SO_RCVBUF", "SO_SNDBUF", "SO_RCVLOWAT", "SO_SNDLOWAT", "SO_RCVTIMEO",
-    "SO_SNDTIMEO", "SO_REUSEADDR", "SO_REUSEPORT", "SO_TYPE", "SO_TIMESTAMP",
-    "SO_USELOOPBACK", "IPPROTO_IPV6", "IPV6_ADDRFORM", "IPV6_ADD_MEMBERSHIP",
-    "IPV6_DROP_MEMBERSHIP", "IPV6_MTU", "IPV6_MTU_DISCOVER", "IPV6_MULTICAST_HOPS",
-    "IPV6_MULTICAST_IF", "IPV6_MULTICAST_LOOP", "IPV6_RECVPKTINFO", "IPV6_RTHDR",
-    "IPV6_AUTHHDR", "IPV6_DSTOPTS", "IPV6_HOPOPTS", "IPV6_FLOWINFO", "IPV6_HOPLIMIT",
-    "IPV6_ROUTER_ALERT", "IPV6_UNICAST_HOPS", "IPV6_V6ONLY", "IPPROTO_TCP",
-    "TCP_CONGESTION", "TCP_CORK", "TCP_DEFER_ACCEPT", "TCP_KEEPCNT", "TCP_KEEPIDLE",
-    "TCP_KEEPINTVL", "TCP_MAXSEG", "TCP_NODELAY", "TCP_SYNCNT", "IP_PMTUDISC_WANT",
-    "IP_PMTUDISC_DONT", "IP_PMTUDISC_DO", "IP_PMTUDISC_PROBE", "IPTOS_LOWDELAY",
-    "IPTOS_THROUGHPUT", "IPTOS_RELIABILITY", "IPTOS_MINCOST", "MSG_CONFIRM", "MSG_CTRUNC",
-    "MSG_DONTROUTE", "MSG_DONTWAIT", "MSG_EOR", "MSG_ERRQUEUE", "MSG_MORE", "MSG_NOSIGNAL",
-    "MSG_OOB", "MSG_PEEK", "MSG_TRUNC", "MSG_WAITALL",
-};
-
-/* Names of the defsockopt table that the Constants list lacks: the IPPROTO_IP
- * level and its IP_* options. */
-static const char *const table_only[] = {
-    "IPPROTO_IP", "IP_ADD_MEMBERSHIP", "IP_DROP_MEMBERSHIP", "IP_ADD_SOURCE_MEMBERSHIP",
-    "IP_DROP_SOURCE_MEMBERSHIP", "IP_BLOCK_SOURCE", "IP_UNBLOCK_SOURCE", "IP_FREEBIND",
-    "IP_HDRINCL", "IP_MTU", "IP_MTU_DISCOVER", "IP_MULTICAST_ALL", "IP_MULTICAST_IF",
-    "IP_MULTICAST_LOOP", "IP_MULTICAST_TTL", "IP_NODEFRAG", "IP_OPTIONS", "IP_PKTINFO",
-    "IP_RECVERR", "IP_RECVORIGDSTADDR", "IP_RECVOPTS", "IP_RECVTOS", "IP_RECVTTL",
-    "IP_RETOPTS", "IP_ROUTER_ALERT", "IP_TOS", "IP_TTL",
+/* The names the table must hold, in its order: the one list. */
+static const char *const expected[] = {
+#define RSOCK_CONST(name, macro) #name,
+#define RSOCK_CONST_LACKING(name) #name,
+#include "consts.def"
+#undef RSOCK_CONST
+#undef RSOCK_CONST_LACKING
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -57,8 +34,7 @@ static void each_name_is_found(const char *const *names, size_t n)
 
 static void test_every_reference_name(void)
 {
-    each_name_is_found(reference_list, COUNT(reference_list));
-    each_name_is_found(table_only, COUNT(table_only));
+    each_name_is_found(expected, COUNT(expected));
 }
 
 static void test_table_count_and_membership(void)
@@ -66,7 +42,7 @@ static void test_table_count_and_membership(void)
     size_t n = 0;
     const rsock_const *t = rsock_const_table(&n);
     REQUIRE(t != NULL);
-    CHECK_EQ(n, COUNT(reference_list) + COUNT(table_only));
+    CHECK_EQ(n, COUNT(expected));
     CHECK(rsock_const_table(NULL) == t);
     for (size_t i = 0; i < n; i++) { /* each row looks itself up */
         int v = -1;
@@ -74,9 +50,45 @@ static void test_table_count_and_membership(void)
         CHECK_EQ(rc, t[i].available ? 0 : -ENOTSUP);
         if (t[i].available)
             CHECK_EQ(v, t[i].value);
+        if (i < COUNT(expected)) /* the list's order */
+            CHECK(strcmp(t[i].name, expected[i]) == 0);
         for (size_t j = 0; j < i; j++) /* no name twice */
             CHECK(strcmp(t[i].name, t[j].name) != 0);
     }
+}
+
+/* Each stanza of src/consts.def guards the macro it uses and names itself
+ * in both branches: "#ifdef M", "RSOCK_CONST(N, M)", "#else",
+ * "RSOCK_CONST_LACKING(N)", "#endif" (N is M but for SO_OOBLINE). */
+static void test_list_stanzas(void)
+{
+    const char *src = getenv("RSOCK_SOURCE");
+    if (!src) {
+        fprintf(stderr, "RSOCK_SOURCE unset (run under ctest): stanzas not read\n");
+        return;
+    }
+    char path[4096], line[5][256], guard[128], name[128], macro[128], lacking[128];
+    snprintf(path, sizeof path, "%s/src/consts.def", src);
+    FILE *f = fopen(path, "r");
+    REQUIRE(f != NULL);
+    size_t stanzas = 0;
+    while (fgets(line[0], sizeof line[0], f)) {
+        if (strncmp(line[0], "#ifdef ", 7) != 0)
+            continue;
+        for (int i = 1; i < 5; i++)
+            REQUIRE(fgets(line[i], sizeof line[i], f) != NULL);
+        REQUIRE(sscanf(line[0], "#ifdef %127s", guard) == 1);
+        REQUIRE(sscanf(line[1], "RSOCK_CONST(%127[A-Z0-9_], %127[A-Z0-9_])", name, macro) == 2);
+        REQUIRE(sscanf(line[3], "RSOCK_CONST_LACKING(%127[A-Z0-9_])", lacking) == 1);
+        CHECK(strcmp(guard, macro) == 0);
+        CHECK(strcmp(name, lacking) == 0);
+        CHECK(strcmp(line[2], "#else\n") == 0 && strcmp(line[4], "#endif\n") == 0);
+        CHECK(strcmp(name, macro) == 0 || strcmp(name, "SO_OOBLINE") == 0);
+        CHECK(stanzas < COUNT(expected) && strcmp(name, expected[stanzas]) == 0);
+        stanzas++;
+    }
+    fclose(f);
+    CHECK_EQ(stanzas, COUNT(expected));
 }
 
 static void test_values_are_the_systems(void)
@@ -126,6 +138,7 @@ int main(void)
     int fds = check_fd_count();
     RUN(test_every_reference_name);
     RUN(test_table_count_and_membership);
+    RUN(test_list_stanzas);
     RUN(test_values_are_the_systems);
     RUN(test_platform_lacks);
     RUN(test_refused);
