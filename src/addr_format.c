@@ -201,3 +201,12 @@ int rsock_addr_format(const rsock_addr *a, char *buf, size_t size)
         buf[o.len < size ? o.len : size - 1] = '\0';
     return (int)o.len;
 }
+
+const char *rsock__addr_str(const rsock_addr *a, char buf[RSOCK_ADDRSTRLEN])
+{
+    if (!a)
+        return "(null)";
+    if (rsock_addr_format(a, buf, RSOCK_ADDRSTRLEN) < 0)
+        return "(invalid)";
+    return buf;
+}

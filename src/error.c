@@ -52,12 +52,3 @@ int rsock__fail_sys(int err, const char *fmt, ...)
     snprintf(last_message + used, sizeof last_message - used, ": %s", rsock_strerror(err));
     return -err;
 }
-
-const char *rsock__addr_str(const rsock_addr *a, char buf[RSOCK_ADDRSTRLEN])
-{
-    if (!a)
-        return "(null)";
-    if (rsock_addr_format(a, buf, RSOCK_ADDRSTRLEN) < 0)
-        return "(invalid)";
-    return buf;
-}
