@@ -189,20 +189,25 @@ static bool host_name_ok(const char *s, size_t n)
     return true;
 }
 
-static int resolver_error(const parse_ctx *c, int code)
+int rsock__gai_errno(int code)
 {
-    int err = ENOENT;
     if (code == EAI_AGAIN)
-        err = EHOSTUNREACH; /* "try again" is not "would block" */
-    else if (code == EAI_MEMORY)
-        err = ENOMEM;
-    else if (code == EAI_SYSTEM)
-        err = errno == EAGAIN || errno == 0 ? EHOSTUNREACH : errno;
+        return EHOSTUNREACH; /* "try again" is not "would block" */
+    if (code == EAI_MEMORY)
+        return ENOMEM;
+    if (code == EAI_SYSTEM)
+        return errno == EAGAIN || errno == 0 ? EHOSTUNREACH : errno;
+    return ENOENT;
+}
+
+static int parse_resolver_error(const parse_ctx *c, int code)
+{
+    int err = rsock__gai_errno(code); /* before anything else may change errno */
     return bad(c, err, gai_strerror(code));
 }
 
 /* The first IPv4 or IPv6 address the resolver gives for the name. */
-static int resolve(const parse_ctx *c, rsock_addr *a, const char *host, size_t n, int port)
+static int resolve_first(const parse_ctx *c, rsock_addr *a, const char *host, size_t n, int port)
 {
     char name[256];
     memcpy(name, host, n);
@@ -211,7 +216,7 @@ static int resolve(const parse_ctx *c, rsock_addr *a, const char *host, size_t n
     struct addrinfo *res = NULL;
     int code = rsock__getaddrinfo(name, NULL, &hints, &res);
     if (code != 0)
-        return resolver_error(c, code);
+        return parse_resolver_error(c, code);
     const struct addrinfo *ai = res;
     for (; ai; ai = ai->ai_next)
         if ((ai->ai_family == AF_INET && ai->ai_addrlen == sizeof a->in) ||
@@ -264,7 +269,7 @@ static int parse_host(const parse_ctx *c, rsock_addr *a, const char *host, size_
     }
     if (!c->resolve)
         return bad(c, EINVAL, "host name given, name resolution disabled");
-    return resolve(c, a, host, n, port);
+    return resolve_first(c, a, host, n, port);
 }
 
 static int parse_port(const parse_ctx *c, const char *s, size_t n)

@@ -120,7 +120,7 @@ int rsock_mcast_leave(rsock_t *s, const char *group, const char *iface)
 /* ---- waiting forms ---- */
 
 /* Park for `dir`, naming the helper in a timeout. */
-static int park(rsock_t *s, unsigned dir, int64_t deadline, const char *op)
+static int dgram_wait(rsock_t *s, unsigned dir, int64_t deadline, const char *op)
 {
     int rc = dir == RSOCK__IN ? rsock_wait_in(s, deadline) : rsock_wait_out(s, deadline);
     if (rc == -ETIMEDOUT)
@@ -137,7 +137,7 @@ ssize_t rsock_recvfrom_wait(rsock_t *s, void *buf, size_t len, rsock_addr *from,
         ssize_t n = rsock_recvfrom(s, buf, len, 0, from);
         if (n != -EAGAIN)
             return n;
-        int rc = park(s, RSOCK__IN, deadline, "rsock_recvfrom_wait");
+        int rc = dgram_wait(s, RSOCK__IN, deadline, "rsock_recvfrom_wait");
         if (rc < 0)
             return rc;
     }
@@ -150,7 +150,7 @@ ssize_t rsock_sendto_wait(rsock_t *s, const void *buf, size_t len, const rsock_a
         ssize_t n = rsock_sendto(s, buf, len, 0, to);
         if (n != -EAGAIN)
             return n;
-        int rc = park(s, RSOCK__OUT, deadline, "rsock_sendto_wait");
+        int rc = dgram_wait(s, RSOCK__OUT, deadline, "rsock_sendto_wait");
         if (rc < 0)
             return rc;
     }
@@ -204,7 +204,7 @@ ssize_t rsock_recv_err(rsock_t *s, void *buf, size_t len, rsock_sockerr *e, int6
             return rsock__fail_sys(errno, "rsock_recv_err fd %d", s->fd);
         }
         rsock__ready_clear(s, RSOCK__IN); /* an error report brings an edge of its own */
-        int rc = park(s, RSOCK__IN, deadline, "rsock_recv_err");
+        int rc = dgram_wait(s, RSOCK__IN, deadline, "rsock_recv_err");
         if (rc == -ECANCELED) /* the device may be gone: touch nothing */
             return rc;
         if (rc < 0) {

@@ -217,16 +217,10 @@ void rsock__dial_order(const rsock_addr *in, size_t n, rsock_addr *out)
     }
 }
 
-/* The resolver's code as -errno (DESIGN.md: "try again" is never -EAGAIN). */
-static int resolver_error(const char *text, int code)
+/* The resolver's failure, recorded naming the dial. */
+static int dial_resolver_error(const char *text, int code)
 {
-    int err = ENOENT;
-    if (code == EAI_AGAIN)
-        err = EHOSTUNREACH;
-    else if (code == EAI_MEMORY)
-        err = ENOMEM;
-    else if (code == EAI_SYSTEM)
-        err = errno == EAGAIN || errno == 0 ? EHOSTUNREACH : errno;
+    int err = rsock__gai_errno(code); /* before anything else may change errno */
     return rsock__fail(err, "rsock_dial \"%s\": %s", text, gai_strerror(code));
 }
 
@@ -238,14 +232,14 @@ static bool usable(const struct addrinfo *ai)
 
 /* The name's IPv4 and IPv6 addresses with the port set, in the resolver's
  * order, into a new array: its length, or -errno (recorded). */
-static int resolve(const char *text, const struct rsock__host_port *name, rsock_addr **list)
+static int resolve_all(const char *text, const struct rsock__host_port *name, rsock_addr **list)
 {
     struct addrinfo hints = {
         .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
     struct addrinfo *res = NULL;
     int code = rsock__getaddrinfo(name->host, NULL, &hints, &res);
     if (code != 0)
-        return resolver_error(text, code);
+        return dial_resolver_error(text, code);
     int n = 0;
     for (const struct addrinfo *ai = res; ai; ai = ai->ai_next)
         n += usable(ai);
@@ -275,7 +269,7 @@ static int dial_name(const char *text, const struct rsock__host_port *name, int6
                      rsock_t **out)
 {
     rsock_addr *found = NULL;
-    int n = resolve(text, name, &found);
+    int n = resolve_all(text, name, &found);
     if (n < 0)
         return n;
     rsock_addr *ordered = malloc((size_t)n * sizeof *ordered);

@@ -56,7 +56,7 @@ void rsock__quarantine_free(void);
 /* "AF_INET6" for 10, "family 99" for what has no name (buf for the latter). */
 const char *rsock__family_name(int family, char buf[16]);
 
-/* Address text for messages: never fails ("(null)", "(invalid)"). */
+/* Address text for messages: never fails ("(null)", "(invalid)"); addr_format.c. */
 const char *rsock__addr_str(const rsock_addr *a, char buf[RSOCK_ADDRSTRLEN]);
 
 /* rsock_addr_parse's grammar without name resolution (addr_parse.c): a host
@@ -98,5 +98,9 @@ int rsock__check_cancelled(const char *op);
 extern int rsock__resolve_test_delay_ms;
 int rsock__getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                        struct addrinfo **res);
+/* getaddrinfo's failure `code` as an errno (addr_parse.c): "try again" is
+ * EHOSTUNREACH, never EAGAIN (DESIGN.md), EAI_MEMORY is ENOMEM, EAI_SYSTEM
+ * errno (call it at once after getaddrinfo), the rest ENOENT. */
+int rsock__gai_errno(int code);
 
 #endif

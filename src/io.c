@@ -15,7 +15,7 @@
 static bool is_stream(const rsock_t *s) { return s->type == SOCK_STREAM; }
 
 /* Wait for direction `dir` of `s`; name the helper in a timeout message. */
-static int wait_dir(rsock_t *s, unsigned dir, int64_t deadline, const char *op)
+static int stream_wait(rsock_t *s, unsigned dir, int64_t deadline, const char *op)
 {
     int fd = s->fd; /* a close while we wait frees `s` */
     int64_t began = deadline > 0 ? rsock_now() : 0;
@@ -42,7 +42,7 @@ int rsock_accept_wait(rsock_t *s, rsock_addr *peer, rsock_t **out, int64_t deadl
         return rsock__fail(EINVAL, "rsock_accept_wait: NULL out");
     for (;;) {
         if (!rsock__ready_has(s, RSOCK__IN)) {
-            int rc = wait_dir(s, RSOCK__IN, deadline, "rsock_accept_wait");
+            int rc = stream_wait(s, RSOCK__IN, deadline, "rsock_accept_wait");
             if (rc < 0)
                 return rc;
         }
@@ -98,7 +98,7 @@ int rsock_connect_wait(rsock_t *s, const rsock_addr *a, int64_t deadline)
     if (rc != -EINPROGRESS)
         return rc;
     rsock__ready_connecting(s);
-    rc = wait_dir(s, RSOCK__OUT, deadline, "rsock_connect_wait");
+    rc = stream_wait(s, RSOCK__OUT, deadline, "rsock_connect_wait");
     if (rc < 0)
         return rc;
     /* epoll re-polls at delivery and a socket in SYN_SENT is not writable,
@@ -118,7 +118,7 @@ ssize_t rsock_read(rsock_t *s, void *buf, size_t len, int64_t deadline)
         return 0;
     for (;;) {
         if (!rsock__ready_has(s, RSOCK__IN)) {
-            int rc = wait_dir(s, RSOCK__IN, deadline, "rsock_read");
+            int rc = stream_wait(s, RSOCK__IN, deadline, "rsock_read");
             if (rc < 0)
                 return rc;
         }
@@ -142,7 +142,7 @@ ssize_t rsock_write_all(rsock_t *s, const void *buf, size_t len, int64_t deadlin
     size_t done = 0;
     while (done < len) {
         if (!rsock__ready_has(s, RSOCK__OUT)) {
-            int rc = wait_dir(s, RSOCK__OUT, deadline, "rsock_write_all");
+            int rc = stream_wait(s, RSOCK__OUT, deadline, "rsock_write_all");
             if (rc < 0)
                 return rc;
         }

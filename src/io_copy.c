@@ -58,7 +58,7 @@ static int64_t fail(struct copy *c, unsigned side, int err, const char *what)
 }
 
 /* Park until `s` is ready in `dir`, the deadline, or the idle limit. */
-static int park(struct copy *c, rsock_t *s, unsigned dir)
+static int copy_wait(struct copy *c, rsock_t *s, unsigned dir)
 {
     for (;;) {
         int64_t until = c->o->deadline;
@@ -81,7 +81,7 @@ static int park(struct copy *c, rsock_t *s, unsigned dir)
     }
 }
 
-static int64_t finish(struct copy *c)
+static int64_t copy_finish(struct copy *c)
 {
     if (c->o->closing && *c->o->closing)
         return c->total; /* the close that follows ends the stream */
@@ -113,7 +113,7 @@ static int write_out(struct copy *c, char *buf, size_t n)
                 if (!held)
                     return (int)fail(c, 0, ENOMEM, "holding pending bytes");
             }
-            if ((rc = park(c, c->to, RSOCK__OUT)) < 0)
+            if ((rc = copy_wait(c, c->to, RSOCK__OUT)) < 0)
                 break;
         }
         ssize_t m = rsock_send(c->to, buf + off, n - off, 0);
@@ -160,7 +160,7 @@ static int64_t buffer_step(struct copy *c)
 
 /* ---- through a pipe ---- */
 
-static int check_open(struct copy *c)
+static int copy_check_open(struct copy *c)
 {
     if (!(c->from->open & RSOCK__IN))
         return (int)rsock__fail(EBADF, "rsock_copy fd %d: input is shut down", c->from_fd);
@@ -204,7 +204,7 @@ static int drain_pipe(struct copy *c, int p[2], int psize, size_t n)
             return rc;
         }
         if (!rsock__ready_has(c->to, RSOCK__OUT)) {
-            int rc = park(c, c->to, RSOCK__OUT);
+            int rc = copy_wait(c, c->to, RSOCK__OUT);
             if (rc < 0) {
                 rsock__pipe_drop(p);
                 return rc;
@@ -280,7 +280,7 @@ static int64_t copy_loop(struct copy *c, int method)
             if (method == RSOCK_COPY_ADAPTIVE && bulk && spell <= SMALL_READ)
                 bulk = false;
             spell = 0;
-            int rc = park(c, c->from, RSOCK__IN);
+            int rc = copy_wait(c, c->from, RSOCK__IN);
             if (rc < 0)
                 return rc;
         }
@@ -290,7 +290,7 @@ static int64_t copy_loop(struct copy *c, int method)
             continue;
         }
         if (n == 0)
-            return finish(c);
+            return copy_finish(c);
         if (n == -EAGAIN)
             continue;
         if (n < 0)
@@ -321,7 +321,7 @@ int64_t rsock__copy(rsock_t *from, rsock_t *to, const struct rsock__copy_opts *o
     bool streams = from->type == SOCK_STREAM && to->type == SOCK_STREAM;
     if (method != RSOCK_COPY_BUFFER && !(streams && can_splice(&c)))
         method = RSOCK_COPY_BUFFER;
-    rc = check_open(&c);
+    rc = copy_check_open(&c);
     return rc < 0 ? rc : copy_loop(&c, method);
 }
 

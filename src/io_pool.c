@@ -58,13 +58,13 @@ static void pool_free(void *p)
     free(pl);
 }
 
-static void make_key(void) { pthread_key_create(&pool_key, pool_free); }
+static void make_pool_key(void) { pthread_key_create(&pool_key, pool_free); }
 
 static struct pool *pool(void)
 {
     if (tls_pool)
         return tls_pool;
-    pthread_once(&pool_once, make_key);
+    pthread_once(&pool_once, make_pool_key);
     struct pool *pl = calloc(1, sizeof *pl);
     if (!pl)
         return NULL;

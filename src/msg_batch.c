@@ -132,8 +132,8 @@ int rsock_recvmmsg(rsock_t *s, rsock_mmsg *m, size_t n, int flags)
 }
 
 /* Park on one direction; a timeout's message names the caller. */
-static int park(rsock_t *s, unsigned dir, int64_t deadline, const char *op, size_t done,
-                size_t n)
+static int batch_wait(rsock_t *s, unsigned dir, int64_t deadline, const char *op,
+                      size_t done, size_t n)
 {
     int rc = dir == RSOCK__IN ? rsock_wait_in(s, deadline) : rsock_wait_out(s, deadline);
     if (rc == -ETIMEDOUT)
@@ -155,7 +155,7 @@ int rsock_sendmmsg_wait(rsock_t *s, rsock_mmsg *m, size_t n, int flags, int64_t 
     while (done < n) {
         int got = rsock_sendmmsg(s, m + done, n - done, flags);
         if (got == -EAGAIN) {
-            rc = park(s, RSOCK__OUT, deadline, "rsock_sendmmsg_wait", done, n);
+            rc = batch_wait(s, RSOCK__OUT, deadline, "rsock_sendmmsg_wait", done, n);
             if (rc < 0)
                 return rc;
             continue;
@@ -178,7 +178,7 @@ int rsock_recvmmsg_wait(rsock_t *s, rsock_mmsg *m, size_t n, int flags, int64_t 
         int got = rsock_recvmmsg(s, m, n, flags);
         if (got != -EAGAIN)
             return got;
-        rc = park(s, RSOCK__IN, deadline, "rsock_recvmmsg_wait", 0, n);
+        rc = batch_wait(s, RSOCK__IN, deadline, "rsock_recvmmsg_wait", 0, n);
         if (rc < 0)
             return rc;
     }

@@ -43,7 +43,7 @@ static bool first_failure(struct relay *r, int64_t rc)
     return true;
 }
 
-static void helper_main(void *arg)
+static void reverse_main(void *arg)
 {
     struct relay *r = arg;
     if (!r->err) { /* else a -> b failed before this fiber first ran */
@@ -111,7 +111,7 @@ int rsock_relay(rsock_t *a, rsock_t *b, int64_t deadline, int64_t idle_ms, int f
                       .flags = flags,
                       .S = S,
                       .caller = S->current};
-    if ((rc = rsock_spawn(helper_main, &r, NULL)) < 0)
+    if ((rc = rsock_spawn(reverse_main, &r, NULL)) < 0)
         return rc;
     if (first_failure(&r, copy(&r, a, b, &r.moved.a_to_b)) && r.helper)
         rsock_cancel(r.helper);

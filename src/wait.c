@@ -29,7 +29,7 @@ int rsock__timeout_msg(const char *op, int fd, int64_t deadline, int64_t began)
     return rsock__fail(ETIMEDOUT, "%s fd %d: timed out", op, fd);
 }
 
-static int wait_dir(const char *op, rsock_t *s, unsigned dir, int64_t deadline)
+static int wait_ready(const char *op, rsock_t *s, unsigned dir, int64_t deadline)
 {
     int rc = rsock__check_dev(op, s);
     if (rc == 0)
@@ -71,10 +71,10 @@ static int wait_dir(const char *op, rsock_t *s, unsigned dir, int64_t deadline)
 
 int rsock_wait_in(rsock_t *s, int64_t deadline)
 {
-    return wait_dir("rsock_wait_in", s, RSOCK__IN, deadline);
+    return wait_ready("rsock_wait_in", s, RSOCK__IN, deadline);
 }
 
 int rsock_wait_out(rsock_t *s, int64_t deadline)
 {
-    return wait_dir("rsock_wait_out", s, RSOCK__OUT, deadline);
+    return wait_ready("rsock_wait_out", s, RSOCK__OUT, deadline);
 }
