@@ -24,6 +24,15 @@ static int bench_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* This thread's CPU time: for figures of work that never sleeps, so that a
+ * preemption on a shared machine lands in neither figure of a pair. */
+static inline long long bench_thread_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /* The median of `reps` runs of fn(arg); the machine is shared and noisy. */
 static inline double bench_median(double (*fn)(long), long arg, int reps)
 {

@@ -16,18 +16,7 @@
 #include <stdint.h>
 #include <sys/resource.h>
 
-#define HANDOFFS 2000000L
-
-/* One-thread figures count this thread's CPU time, not the wall clock:
- * on a shared machine a preemption would otherwise land in one figure and
- * not the other (a yield and a hand-off never sleep: CPU time is their
- * whole cost). */
-static long long thread_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+#define HANDOFFS 2000000L /* one-thread figures count CPU time: bench_thread_ns */
 #define MESSAGES 4000000L
 #define CAPACITY 1024
 
@@ -43,12 +32,12 @@ static void yielder(void *arg)
 static double yield_ns(long n)
 {
     rsock_fiber *a, *b;
-    long long t0 = thread_ns();
+    long long t0 = bench_thread_ns();
     rsock_spawn(yielder, (void *)(n / 2), &a);
     rsock_spawn(yielder, (void *)(n / 2), &b);
     rsock_join(a, -1);
     rsock_join(b, -1);
-    return (double)(thread_ns() - t0) / (double)n;
+    return (double)(bench_thread_ns() - t0) / (double)n;
 }
 
 struct pp {
@@ -74,13 +63,13 @@ static double pingpong_ns(long handoffs)
     rsock_chan_new(sizeof(long), 0, &p.pong);
     rsock_fiber *f;
     rsock_spawn(ponger, &p, &f);
-    long long t0 = thread_ns();
+    long long t0 = bench_thread_ns();
     for (long i = 0; i < p.rounds; i++) {
         long v = i;
         rsock_chan_send(p.ping, &v, -1);
         rsock_chan_recv(p.pong, &v, -1);
     }
-    double ns = (double)(thread_ns() - t0) / (double)handoffs;
+    double ns = (double)(bench_thread_ns() - t0) / (double)handoffs;
     rsock_join(f, -1);
     rsock_chan_free(p.ping);
     rsock_chan_free(p.pong);

@@ -11,12 +11,6 @@
 
 #define SWITCHES 4000000L
 
-static long long thread_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static volatile long ticks;
 
@@ -33,12 +27,12 @@ static void yielder(void *arg)
 static double rsock_switch_ns(long n)
 {
     rsock_fiber *a, *b;
-    long long t0 = thread_ns();
+    long long t0 = bench_thread_ns();
     rsock_spawn(yielder, (void *)(n / 2), &a);
     rsock_spawn(yielder, (void *)(n / 2), &b);
     rsock_join(a, -1);
     rsock_join(b, -1);
-    return (double)(thread_ns() - t0) / (double)n;
+    return (double)(bench_thread_ns() - t0) / (double)n;
 }
 
 #if defined(__x86_64__)
@@ -69,10 +63,10 @@ static double bare_switch_ns(long n)
     for (int i = 0; i < 6; i++)
         *--sp = NULL;
     co_sp = sp;
-    long long t0 = thread_ns();
+    long long t0 = bench_thread_ns();
     for (long i = 0; i < n / 2; i++)
         bare_switch(&main_sp, co_sp);
-    double ns = (double)(thread_ns() - t0) / (double)n;
+    double ns = (double)(bench_thread_ns() - t0) / (double)n;
     free(stack);
     return ns;
 }
@@ -97,10 +91,10 @@ static double swapcontext_ns(long n)
     co_uc.uc_stack.ss_size = size;
     co_uc.uc_link = NULL;
     makecontext(&co_uc, uc_body, 0);
-    long long t0 = thread_ns();
+    long long t0 = bench_thread_ns();
     for (long i = 0; i < n / 2; i++)
         swapcontext(&main_uc, &co_uc);
-    double ns = (double)(thread_ns() - t0) / (double)n;
+    double ns = (double)(bench_thread_ns() - t0) / (double)n;
     free(stack);
     return ns;
 }

@@ -124,6 +124,19 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* One step of waiting for another thread a few instructions from done:
+ * spin a little, then give the CPU away (it may be that thread's, which
+ * was preempted). */
+static void backoff(int *spins)
+{
+    if (++*spins < 100) {
+        cpu_relax();
+    } else {
+        sched_yield();
+        *spins = 0;
+    }
+}
+
 /* Tell a claimed waiter its clause is done (under the channel's lock, so
  * that its fiber, taking the lock after a timeout, sees the wake queued). */
 static void finish(struct waiter *w, int result)
@@ -142,10 +155,7 @@ static void finish(struct waiter *w, int result)
 static int decided(struct choice *ch, int index)
 {
     for (int spins = 0; !atomic_load_explicit(&ch->released, memory_order_acquire);)
-        if (++spins < 100)
-            cpu_relax();
-        else
-            sched_yield(), spins = 0; /* the peer was preempted: let it run */
+        backoff(&spins);
     return index;
 }
 
@@ -186,10 +196,7 @@ static void unbias(rsock_chan *c)
     atomic_store_explicit(&c->shared, true, memory_order_seq_cst);
     syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
     for (int spins = 0; atomic_load_explicit(&c->owner_busy, memory_order_acquire);)
-        if (++spins < 100)
-            cpu_relax();
-        else
-            sched_yield(), spins = 0;
+        backoff(&spins);
 }
 
 /* True when entered by the owner's bias (leave with the same answer). */
@@ -208,10 +215,7 @@ static bool chan_lock(rsock_chan *c)
     }
     while (atomic_exchange_explicit(&c->lock, 1, memory_order_acquire))
         for (int spins = 0; atomic_load_explicit(&c->lock, memory_order_relaxed);)
-            if (++spins < 100)
-                cpu_relax();
-            else
-                sched_yield(), spins = 0;
+            backoff(&spins);
     return false;
 }
 
