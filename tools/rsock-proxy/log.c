@@ -1,4 +1,4 @@
-/* rsock-proxy's log.  Two defences, both in proxy_log():
+/* rsock-proxy's log.  Two defences:
  * - every byte of a line that is not printable ASCII is written as \xNN: a
  *   client-chosen Unix socket name or any other untrusted text can neither
  *   forge a line nor send an escape sequence to a terminal ('\\' stays, as
@@ -8,12 +8,11 @@
  *   "repeated 4312 times in 5 s: <the last one>".  A dead REMOTE under load
  *   otherwise writes tens of thousands of lines a second.  (Lines asked for
  *   one by one, -v's, are not limited.)
- * A header, not a .c file, because every .c file under tools/ is a program. */
-#ifndef RSOCK_PROXY_LOG_H
-#define RSOCK_PROXY_LOG_H
+ * Lines come from every thread; the summaries are printed by one fiber,
+ * log_flusher, which sleeps on a channel until a window holds a line back. */
+#include "log.h"
 
-#include "rsock.h"
-
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,12 +34,19 @@ static struct {
     pthread_mutex_t lock; /* lines come from every thread */
     struct log_site sites[LOG_SITES];
     int nsites;
-    int64_t next_due;      /* earliest end of a window with repeats; -1: none */
-    void (*on_hold)(void); /* told when a window first holds a line back */
-} proxy_logs = {.lock = PTHREAD_MUTEX_INITIALIZER, .next_due = -1};
+    int64_t next_due; /* earliest end of a window with repeats; -1: none */
+} logs = {.lock = PTHREAD_MUTEX_INITIALIZER, .next_due = -1};
+
+static int verbosity;
+static rsock_chan *held_back; /* signals: a window has started holding lines back */
+
+void log_set_verbosity(int verbose)
+{
+    verbosity = verbose;
+}
 
 /* `in` with every byte outside printable ASCII as \xNN. */
-static void log_escape(const char *in, char *out, size_t size)
+static void escape(const char *in, char *out, size_t size)
 {
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;
@@ -54,20 +60,20 @@ static void log_escape(const char *in, char *out, size_t size)
     out[o] = 0;
 }
 
-static struct log_site *log_site_of(const char *fmt)
+static struct log_site *site_of(const char *fmt)
 {
-    for (int i = 0; i < proxy_logs.nsites; i++)
-        if (proxy_logs.sites[i].fmt == fmt)
-            return &proxy_logs.sites[i];
-    if (proxy_logs.nsites == LOG_SITES)
+    for (int i = 0; i < logs.nsites; i++)
+        if (logs.sites[i].fmt == fmt)
+            return &logs.sites[i];
+    if (logs.nsites == LOG_SITES)
         return NULL; /* more call sites than the table: not rate-limited */
-    struct log_site *s = &proxy_logs.sites[proxy_logs.nsites++];
+    struct log_site *s = &logs.sites[logs.nsites++];
     s->fmt = fmt;
     return s;
 }
 
 /* Print the summary of a window that held lines back; start a new one. */
-static void log_close_window(struct log_site *s, int64_t now)
+static void close_window(struct log_site *s, int64_t now)
 {
     if (s->repeats > 0) {
         int64_t end = now < s->window_start + LOG_WINDOW_MS ? now : s->window_start + LOG_WINDOW_MS;
@@ -78,45 +84,43 @@ static void log_close_window(struct log_site *s, int64_t now)
     s->printed = s->repeats = 0;
 }
 
-static void log_update_due(void)
+static void update_due(void)
 {
-    proxy_logs.next_due = -1;
-    for (int i = 0; i < proxy_logs.nsites; i++) {
-        struct log_site *s = &proxy_logs.sites[i];
+    logs.next_due = -1;
+    for (int i = 0; i < logs.nsites; i++) {
+        struct log_site *s = &logs.sites[i];
         int64_t due = s->window_start + LOG_WINDOW_MS;
-        if (s->repeats > 0 && (proxy_logs.next_due < 0 || due < proxy_logs.next_due))
-            proxy_logs.next_due = due;
+        if (s->repeats > 0 && (logs.next_due < 0 || due < logs.next_due))
+            logs.next_due = due;
     }
 }
 
-/* Summarize every window that has ended (all of them with `all`).  Returns
- * when the next one ends (a deadline for rsock_read), or -1. */
-static int64_t proxy_log_flush(bool all)
+int64_t log_flush(bool all)
 {
     int64_t now = rsock_now();
-    pthread_mutex_lock(&proxy_logs.lock);
-    for (int i = 0; i < proxy_logs.nsites; i++) {
-        struct log_site *s = &proxy_logs.sites[i];
+    pthread_mutex_lock(&logs.lock);
+    for (int i = 0; i < logs.nsites; i++) {
+        struct log_site *s = &logs.sites[i];
         if (s->repeats > 0 && (all || now >= s->window_start + LOG_WINDOW_MS))
-            log_close_window(s, now);
+            close_window(s, now);
     }
-    log_update_due();
-    int64_t due = proxy_logs.next_due;
-    pthread_mutex_unlock(&proxy_logs.lock);
+    update_due();
+    int64_t due = logs.next_due;
+    pthread_mutex_unlock(&logs.lock);
     fflush(stderr);
     return due;
 }
 
 /* Print `line` (escaped) for call site `fmt`, or hold it back; true when
  * this is the first line held back in its window.  `fmt` NULL: no limit. */
-static bool log_line(const char *fmt, const char *line)
+static bool print_or_hold(const char *fmt, const char *line)
 {
     int64_t now = rsock_now();
     bool first_held = false;
-    pthread_mutex_lock(&proxy_logs.lock);
-    struct log_site *s = fmt ? log_site_of(fmt) : NULL;
+    pthread_mutex_lock(&logs.lock);
+    struct log_site *s = fmt ? site_of(fmt) : NULL;
     if (s && now >= s->window_start + LOG_WINDOW_MS)
-        log_close_window(s, now);
+        close_window(s, now);
     if (!s || s->printed < LOG_BURST) {
         fprintf(stderr, "rsock-proxy: %s\n", line);
         if (s)
@@ -125,20 +129,45 @@ static bool log_line(const char *fmt, const char *line)
         first_held = s->repeats++ == 0;
         snprintf(s->last, sizeof s->last, "%s", line);
         if (first_held)
-            log_update_due();
+            update_due();
     }
-    pthread_mutex_unlock(&proxy_logs.lock);
+    pthread_mutex_unlock(&logs.lock);
     return first_held;
 }
 
-/* Log one line; `limited`: summarize its repeats. */
-static void proxy_vlog(bool limited, const char *fmt, va_list ap)
+void log_line(int level, const char *fmt, ...)
 {
+    if (verbosity < level)
+        return;
     char raw[LOG_LINE], line[LOG_LINE];
+    va_list ap;
+    va_start(ap, fmt);
     vsnprintf(raw, sizeof raw, fmt, ap);
-    log_escape(raw, line, sizeof line);
-    if (log_line(limited ? fmt : NULL, line) && proxy_logs.on_hold)
-        proxy_logs.on_hold();
+    va_end(ap);
+    escape(raw, line, sizeof line);
+    /* The flusher learns of a new due time; when a signal is queued
+     * already (the send times out) it will see this one too. */
+    if (print_or_hold(level < 1 ? fmt : NULL, line) && held_back)
+        rsock_chan_send(held_back, NULL, 0);
 }
 
-#endif
+void log_flusher(void *unused)
+{
+    (void)unused;
+    for (;;) {
+        int rc = rsock_chan_recv(held_back, NULL, log_flush(false));
+        if (rc < 0 && rc != -ETIMEDOUT)
+            return; /* cancelled: the proxy is stopping */
+    }
+}
+
+int log_init(void)
+{
+    return rsock_chan_new(0, 1, &held_back);
+}
+
+void log_end(void)
+{
+    rsock_chan_free(held_back);
+    held_back = NULL;
+}

@@ -1,0 +1,116 @@
+/* The listening socket of a thread, and a Unix LOCAL's file: replaced only
+ * when it is a socket nobody accepts on, removed at exit only while it is
+ * still the one we bound. */
+#include "proxy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BACKLOG 4096
+
+static struct stat local_bound; /* a Unix LOCAL's file as we bound it */
+static char in_the_way[512];    /* why LOCAL's path cannot be ours, or "" */
+
+/* What a path that is in the way is, for the message; NULL for a socket. */
+static const char *non_socket_kind(const struct stat *st)
+{
+    return S_ISSOCK(st->st_mode)  ? NULL
+           : S_ISREG(st->st_mode) ? "a regular file"
+           : S_ISDIR(st->st_mode) ? "a directory"
+           : S_ISLNK(st->st_mode) ? "a symbolic link"
+                                  : "not a socket";
+}
+
+/* A Unix socket left by a proxy that died: lstat says it is a socket (a
+ * file, a directory or a symlink is never removed: connect(2) says
+ * "refused" for any of them) and nobody accepts on it any more. */
+static bool stale_unix_socket(const rsock_addr *a)
+{
+    const char *path = rsock_addr_path(a);
+    struct stat st;
+    rsock_t *probe;
+    if (!path || lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
+        return false;
+    if (rsock_socket(AF_UNIX, SOCK_STREAM, 0, &probe) < 0)
+        return false;
+    bool stale = rsock_connect(probe, a) == -ECONNREFUSED;
+    rsock_close(probe);
+    return stale && unlink(path) == 0;
+}
+
+/* LOCAL's path exists and is no socket: refuse, naming what it is. */
+static int path_in_the_way(const rsock_addr *a)
+{
+    const char *path = rsock_addr_path(a);
+    struct stat st;
+    const char *kind = path && lstat(path, &st) == 0 ? non_socket_kind(&st) : NULL;
+    if (!kind)
+        return -EADDRINUSE;
+    snprintf(in_the_way, sizeof in_the_way, "%s is %s, not a socket: not removed", path, kind);
+    return -EEXIST;
+}
+
+/* Remember the socket file we bound, to remove only that one at exit. */
+static void note_bound_path(void)
+{
+    const char *path = rsock_addr_path(&local_addr);
+    if (path && lstat(path, &local_bound) != 0)
+        memset(&local_bound, 0, sizeof local_bound);
+}
+
+static int bind_unix(rsock_t *s)
+{
+    int rc = rsock_bind(s, &local_addr);
+    if (rc == -EADDRINUSE && stale_unix_socket(&local_addr))
+        rc = rsock_bind(s, &local_addr);
+    if (rc == -EADDRINUSE)
+        rc = path_in_the_way(&local_addr);
+    if (rc == 0)
+        note_bound_path();
+    return rc;
+}
+
+static int bind_listener(rsock_t *s, bool reuseport)
+{
+    bool is_unix = rsock_addr_family(&local_addr) == AF_UNIX;
+    int rc = is_unix ? 0 : rsock_setsockopt_int(s, SOL_SOCKET, SO_REUSEADDR, 1);
+    if (rc == 0 && !is_unix && reuseport)
+        rc = rsock_setsockopt_int(s, SOL_SOCKET, SO_REUSEPORT, 1);
+    if (rc < 0)
+        return rc;
+    set_stream_options(s);
+    apply_sockopts(s, ON_LISTEN);
+    rc = is_unix ? bind_unix(s) : rsock_bind(s, &local_addr);
+    return rc < 0 ? rc : rsock_listen(s, BACKLOG);
+}
+
+int open_listener(struct worker *w, bool reuseport)
+{
+    rsock_t *s = NULL;
+    int rc = rsock_server_socket(rsock_addr_family(&local_addr), SOCK_STREAM, 0, &s);
+    if (rc == 0)
+        rc = bind_listener(s, reuseport);
+    if (rc < 0) {
+        fprintf(stderr, "rsock-proxy: cannot listen on %s: %s\n", cfg.local,
+                in_the_way[0] ? in_the_way : rsock_error_message());
+        rsock_close(s);
+        return rc;
+    }
+    w->listener = s;
+    return 0;
+}
+
+/* A pathname Unix LOCAL is ours: remove it on the way out, but only while
+ * it is still the socket we bound (device and inode): a replacement proxy
+ * started during our grace period has bound a new one there. */
+void remove_local_path(void)
+{
+    const char *path = rsock_addr_path(&local_addr);
+    struct stat now;
+    if (path && lstat(path, &now) == 0 && S_ISSOCK(now.st_mode) &&
+        now.st_dev == local_bound.st_dev && now.st_ino == local_bound.st_ino)
+        unlink(path);
+}
