@@ -7,6 +7,7 @@
 #include "proxy.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 struct conn {
@@ -42,21 +43,51 @@ static void log_connection(struct conn *c)
              b);
 }
 
+/* The smoothed round-trip time of a TCP side, "-" for a Unix one. */
+static const char *rtt_text(rsock_t *s, char buf[24])
+{
+    rsock_tcp_info ti;
+    if (rsock_get_tcp_info(s, &ti) < 0)
+        return "-";
+    snprintf(buf, 24, "%u us", ti.rtt);
+    return buf;
+}
+
+/* -v: one line when a connection closes: how long, bytes each way, each
+ * side's rtt from TCP_INFO, and how it ended. */
+static void log_closed(struct conn *c, int64_t began, const rsock_relay_stats *moved, int rc)
+{
+    char client_rtt[24], server_rtt[24], peer[RSOCK_ADDRSTRLEN];
+    rsock_addr_format(&c->peer, peer, sizeof peer);
+    int64_t ms = rsock_now() - began;
+    log_line(1, "%s closed after %lld.%03lld s: %lld bytes up, %lld down, rtt client %s, "
+             "server %s, ended by %s", peer[0] ? peer : "unnamed", (long long)(ms / 1000),
+             (long long)(ms % 1000), (long long)moved->a_to_b, (long long)moved->b_to_a,
+             rtt_text(c->client, client_rtt), rtt_text(c->server, server_rtt),
+             rc == 0 ? "eof" : rc == -ETIMEDOUT ? "idle" : rc == -ECANCELED ? "shutdown"
+                       : rsock_strerror(rc));
+}
+
 /* Both ways until both streams end; bytes are counted when it returns. */
 static void relay(struct conn *c)
 {
     struct worker *w = c->w;
     rsock_relay_stats moved;
+    int64_t began = rsock_now();
     int rc = rsock_relay(c->client, c->server, -1, (int64_t)(cfg.idle_timeout * 1000),
                          cfg.copy_flags, &moved);
     STAT_ADD(w->up, moved.a_to_b);
     STAT_ADD(w->down, moved.b_to_a);
-    if (rc == 0)
-        return;
-    STAT_ADD(w->errors, 1);
-    log_line(1, "connection ended: %s", rsock_error_message());
-    reset_on_close(c->client);
-    reset_on_close(c->server);
+    if (rc < 0) {
+        STAT_ADD(w->errors, 1);
+        log_line(1, "connection ended: %s", rsock_error_message());
+    }
+    if (cfg.verbose > 0)
+        log_closed(c, began, &moved, rc);
+    if (rc < 0) {
+        reset_on_close(c->client);
+        reset_on_close(c->server);
+    }
 }
 
 static void serve(void *arg)
