@@ -70,8 +70,10 @@ cmake -S "$work/use" -B "$work/use/build" >/dev/null && cmake --build "$work/use
 "$work/use/build/prog" | grep -q '^echoed: hello, rsock$'
 rsock-proxy --version >/dev/null
 # (in the package: a minimal image may exclude /usr/share/man from installs)
-dpkg-deb -c "$work"/librsock-dev_*.deb | grep -q 'man3/rsock_socket\.3' || { echo "librsock-dev has no man pages"; exit 1; }
-dpkg-deb -c "$work"/rsock-proxy_*.deb | grep -q 'man1/rsock-proxy\.1' || { echo "rsock-proxy has no man page"; exit 1; }
+# (the listings are read whole: grep -q would stop early and pipefail see dpkg-deb's SIGPIPE)
+dev_files=$(dpkg-deb -c "$work"/librsock-dev_*.deb) proxy_files=$(dpkg-deb -c "$work"/rsock-proxy_*.deb)
+grep -q 'man3/rsock_socket\.3' <<<"$dev_files" || { echo "librsock-dev has no man pages"; exit 1; }
+grep -q 'man1/rsock-proxy\.1' <<<"$proxy_files" || { echo "rsock-proxy has no man page"; exit 1; }
 echo "installed packages: a program built with pkg-config and with find_package(rsock 0.2) runs; rsock-proxy and man pages are there"
 
 bash .ci/abi-check.sh "$(ls /usr/lib/*/librsock.so.0.* | head -n1)"
