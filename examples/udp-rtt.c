@@ -105,13 +105,17 @@ int main(int argc, char **argv)
     printf("pinging %s with kernel timestamps\n", text);
     double min = 1e18, max = 0, sum = 0;
     unsigned key = 0; /* the datagram's number: OPT_ID's key and the payload */
+    int64_t stamping_by = rsock_after(5000); /* a loaded machine turns it on late */
     for (int seq = 1; seq <= count; seq++, key++) {
         int64_t user_sent = realtime_ns();
         if (rsock_send(s, &key, sizeof key, 0) < 0)
             DIE("send");
         int64_t received = receive_answer(s, key), user_received = realtime_ns();
         int64_t sent = transmit_stamp(s, key);
-        if (received == 0 && key < 100U + (unsigned)count) { /* stamping not on yet: again */
+        if (received == 0) { /* receive stamping not on yet: again, a little later */
+            if (rsock_now() >= stamping_by)
+                DIE("no receive stamp within 5 s");
+            rsock_sleep(rsock_after(1));
             seq--;
             continue;
         }
