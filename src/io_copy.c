@@ -296,8 +296,10 @@ static int64_t copy_loop(struct copy *c, int method)
         if (n < 0)
             return n;
         spell += n;
-        if (method == RSOCK_COPY_ADAPTIVE && n > SMALL_READ)
-            bulk = true;
+        /* Only bulk asks whether splice may run now: a connection of small
+         * messages never pays the sigaction(2) it costs. */
+        if (method == RSOCK_COPY_ADAPTIVE && n > SMALL_READ && !bulk)
+            bulk = can_splice(c);
     }
 }
 
@@ -319,8 +321,8 @@ int64_t rsock__copy(rsock_t *from, rsock_t *to, const struct rsock__copy_opts *o
         c.last = rsock_now();
     int method = o->flags ? o->flags : RSOCK__COPY_DEFAULT;
     bool streams = from->type == SOCK_STREAM && to->type == SOCK_STREAM;
-    if (method != RSOCK_COPY_BUFFER && !(streams && can_splice(&c)))
-        method = RSOCK_COPY_BUFFER;
+    if (!streams || (method == RSOCK_COPY_SPLICE && !can_splice(&c)))
+        method = RSOCK_COPY_BUFFER; /* ADAPTIVE asks when it turns to bulk */
     rc = copy_check_open(&c);
     return rc < 0 ? rc : copy_loop(&c, method);
 }
