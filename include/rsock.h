@@ -597,6 +597,26 @@ RSOCK_API int rsock_attach(rsock_t *s);
 RSOCK_API int rsock_offload(void (*fn)(void *), void *arg);
 
 /* ======================================================================
+ * Sockets from a service manager  (systemd's socket activation)
+ * ====================================================================== */
+
+/* Adopt the sockets a service manager passed (systemd's LISTEN_FDS
+ * protocol, sd_listen_fds(3) without libsystemd): when LISTEN_PID is this
+ * process, descriptors 3 .. 3+LISTEN_FDS-1 become devices out[0..], in
+ * that order, at most `max` of them (made non-blocking and close-on-exec,
+ * as rsock_fdopen does), and LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES
+ * are unset, so a second call and the children see none.  Descriptors
+ * past `max` are left open and untouched (the caller may close them).
+ * Returns how many were adopted: 0 when LISTEN_PID is unset or names
+ * another process (the variables are then left as they are).  Not
+ * thread-safe (it changes the environment): call it at start.  Errors
+ * (nothing adopted, the variables kept): -EINVAL (NULL out; LISTEN_PID or
+ * LISTEN_FDS not a plain decimal number), -EBADF (a passed descriptor is
+ * not open), -ENOTSOCK (one is not a socket; the message names it),
+ * -ENOMEM. */
+RSOCK_API int rsock_listen_fds(rsock_t **out, size_t max);
+
+/* ======================================================================
  * Stream helpers  (the reference tutorial's higher-level proxy)
  * ====================================================================== */
 
