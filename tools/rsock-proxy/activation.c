@@ -91,6 +91,19 @@ static bool wanted(int i, const char *name)
     return !passed.taken[i] && (!name || !strcmp(passed.names[i], name));
 }
 
+/* Sockets LOCAL would take but had no room for: said, not served. */
+static void note_left_over(const char *local, const char *name)
+{
+    int left = 0;
+    for (int i = 0; i < passed.n; i++)
+        left += wanted(i, name);
+    if (left)
+        fprintf(stderr,
+                "rsock-proxy: LOCAL %s: %d more socket%s passed and not served (give each "
+                "its own LOCAL systemd:NAME)\n",
+                local, left, left == 1 ? " was" : "s were");
+}
+
 /* The sockets LOCAL (systemd or systemd:NAME) wants, checked all before
  * any is taken. */
 static int from_systemd(const char *local, rsock_t **out, size_t max)
@@ -100,8 +113,8 @@ static int from_systemd(const char *local, rsock_t **out, size_t max)
     if (rc < 0)
         return rc;
     if (passed.n == 0)
-        return refuse(local, ENOENT, "no socket was passed (LISTEN_PID and LISTEN_FDS unset: "
-                                     "start the proxy from a .socket unit)");
+        return refuse(local, ENOENT, "no socket was passed (LISTEN_FDS unset, or LISTEN_PID "
+                                     "another process's: start the proxy from a .socket unit)");
     size_t n = 0;
     for (int i = 0; i < passed.n && n < max; i++) {
         if (!wanted(i, name))
@@ -119,6 +132,7 @@ static int from_systemd(const char *local, rsock_t **out, size_t max)
             passed.taken[i] = true;
             out[n++] = passed.socks[i];
         }
+    note_left_over(local, name);
     return (int)n;
 }
 
