@@ -1,10 +1,17 @@
-/* One connection: a member of its worker's `conns` group.  It reaches
- * REMOTE with the socket made before the accept, then rsock_relay copies
- * both ways (one shared idle clock; the first failure of either direction
- * stops the other at once).  A connection that ends with an error is
- * closed with a reset on both sides.  The steward's cancel at the end of
- * the grace period ends it the same way. */
+/* One connection: a member of its worker's `conns` group.
+ *
+ * With --accept-proxy it first reads the PROXY header (the client's
+ * address is then the header's).  It picks a backend by the listener's
+ * balance and connects; a backend that refuses or does not answer counts
+ * as a failed check and the next one is tried, before any byte has moved,
+ * so a dead backend costs no client a failure.  With --send-proxy the
+ * header goes first; then rsock_relay copies both ways (one shared idle
+ * clock; the first failure of either direction stops the other).  A
+ * connection that ends with an error is closed with a reset on both sides;
+ * the steward's cancel at the end of the grace period ends it the same way. */
 #include "proxy.h"
+#include "metrics.h"
+#include "proxy_proto.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,60 +19,153 @@
 
 struct conn {
     struct worker *w;
+    struct listener *l; /* holds a reference to its generation */
     rsock_t *client, *server;
-    rsock_addr peer;
+    rsock_addr peer, dst;   /* the client, and what it connected to */
+    struct server *backend; /* picked and connected */
+    int64_t began;
 };
+
+static const struct proxy_config *conf(const struct conn *c)
+{
+    return c->l->gen->config;
+}
 
 static int64_t deadline_after(double seconds)
 {
     return seconds > 0 ? rsock_after((int64_t)(seconds * 1000)) : -1;
 }
 
-static void log_unreachable(struct conn *c)
+static const char *peer_text(const struct conn *c, char buf[RSOCK_ADDRSTRLEN])
 {
-    char peer[RSOCK_ADDRSTRLEN];
-    rsock_addr_format(&c->peer, peer, sizeof peer);
-    log_line(0, "%s: cannot reach %s: %s", peer[0] ? peer : "client", cfg.remote,
-             rsock_error_message());
+    rsock_addr_format(&c->peer, buf, RSOCK_ADDRSTRLEN);
+    return buf[0] ? buf : "unnamed";
 }
 
-/* -v: the four addresses of the connection. */
-static void log_connection(struct conn *c)
-{
-    char a[RSOCK_ADDRSTRLEN], b[RSOCK_ADDRSTRLEN], l[RSOCK_ADDRSTRLEN];
-    rsock_addr mine;
-    if (rsock_getsockname(c->server, &mine) < 0)
-        rsock_addr_init(&mine, AF_UNIX);
-    rsock_addr_format(&c->peer, a, sizeof a);
-    rsock_addr_format(&mine, l, sizeof l);
-    rsock_addr_format(&remote_addr, b, sizeof b);
-    log_line(1, "%s -> %s: via %s -> %s", a[0] ? a : "unnamed", local_text, l[0] ? l : "unnamed",
-             b);
-}
-
-/* The smoothed round-trip time of a TCP side, "-" for a Unix one. */
-static const char *rtt_text(rsock_t *s, char buf[24])
+/* The smoothed round-trip time of a TCP side, -1 for a Unix one. */
+static long rtt_us(rsock_t *s)
 {
     rsock_tcp_info ti;
-    if (rsock_get_tcp_info(s, &ti) < 0)
-        return "-";
-    snprintf(buf, 24, "%u us", ti.rtt);
-    return buf;
+    return s && rsock_get_tcp_info(s, &ti) == 0 ? (long)ti.rtt : -1;
 }
 
-/* -v: one line when a connection closes: how long, bytes each way, each
- * side's rtt from TCP_INFO, and how it ended. */
-static void log_closed(struct conn *c, int64_t began, const rsock_relay_stats *moved, int rc)
+/* The line (-v) when a connection closes; a refused one says why. */
+static void log_closed(struct conn *c, const rsock_relay_stats *moved, enum end_kind how)
 {
-    char client_rtt[24], server_rtt[24], peer[RSOCK_ADDRSTRLEN];
-    rsock_addr_format(&c->peer, peer, sizeof peer);
-    int64_t ms = rsock_now() - began;
-    log_line(1, "%s closed after %lld.%03lld s: %lld bytes up, %lld down, rtt client %s, "
-             "server %s, ended by %s", peer[0] ? peer : "unnamed", (long long)(ms / 1000),
-             (long long)(ms % 1000), (long long)moved->a_to_b, (long long)moved->b_to_a,
-             rtt_text(c->client, client_rtt), rtt_text(c->server, server_rtt),
-             rc == 0 ? "eof" : rc == -ETIMEDOUT ? "idle" : rc == -ECANCELED ? "shutdown"
-                       : rsock_strerror(rc));
+    char peer[RSOCK_ADDRSTRLEN];
+    struct access_record r = {
+        .listener = c->l->lc->name,
+        .client = peer_text(c, peer),
+        .backend = c->backend ? c->backend->text : "-",
+        .ms = rsock_now() - c->began,
+        .up = moved ? moved->a_to_b : 0,
+        .down = moved ? moved->b_to_a : 0,
+        .rtt_client_us = rtt_us(c->client),
+        .rtt_server_us = c->backend ? rtt_us(c->server) : -1,
+        .end = end_kind_name(how),
+    };
+    log_access(&r);
+}
+
+/* Refused before any byte moved: counted, said (`fmt` takes the client
+ * and `detail`; NULL: said already), closed. */
+static void refuse(struct conn *c, enum end_kind why, const char *fmt, const char *detail)
+{
+    char peer[RSOCK_ADDRSTRLEN];
+    STAT_ADD(c->w->errors, 1);
+    metrics_refused(c->l->lc->name, why);
+    if (fmt)
+        log_line(0, fmt, peer_text(c, peer), detail);
+    if (conf(c)->verbose > 0)
+        log_closed(c, NULL, why);
+}
+
+/* --accept-proxy: the header, whose source is the client from now on. */
+static int read_proxy_header(struct conn *c)
+{
+    struct pp_header h = {0};
+    int rc = pp_read(c->client, deadline_after(c->l->lc->proxy_timeout), &h);
+    if (rc < 0) {
+        if (rc != -ECANCELED)
+            refuse(c, END_PROXY_HEADER, "%s: bad PROXY header: %s",
+                   h.reason ? h.reason : rsock_strerror(rc));
+        return rc;
+    }
+    if (!h.local)
+        c->peer = h.src, c->dst = h.dst;
+    return 0;
+}
+
+static int send_proxy_header(struct conn *c)
+{
+    char header[PP_BUILD_MAX];
+    if (c->dst.len == 0 && rsock_getsockname(c->client, &c->dst) < 0)
+        rsock_addr_init(&c->dst, AF_UNIX);
+    bool ip = rsock_addr_ip(&c->peer, NULL, NULL) > 0 && rsock_addr_ip(&c->dst, NULL, NULL) > 0;
+    int n = pp_build(c->l->lc->send_proxy, &c->peer, &c->dst, !ip, header, sizeof header);
+    return n < 0 ? n : (int)rsock_write_all(c->server, header, (size_t)n, rsock_after(10000));
+}
+
+/* A socket of the server's family (the one made before the accept when it
+ * fits). */
+static int socket_for(struct conn *c, const struct server *s)
+{
+    int family = rsock_addr_family(&s->addr);
+    if (c->server && rsock_domain(c->server) == family)
+        return 0;
+    rsock_close(c->server);
+    c->server = NULL;
+    return upstream_socket(conf(c), family, &c->server);
+}
+
+/* One backend: 0 connected (c->backend set), or the failure. */
+static int try_backend(struct conn *c, struct server *s)
+{
+    int64_t start = rsock_now();
+    int rc = socket_for(c, s);
+    if (rc == 0)
+        rc = rsock_connect_wait(c->server, &s->addr, deadline_after(conf(c)->connect_timeout));
+    if (rc == 0) {
+        c->backend = s;
+        metrics_opened(s->traffic);
+        metrics_connected(s->traffic, (double)(rsock_now() - start) / 1000);
+        return 0;
+    }
+    if (rc != -ECANCELED) {
+        char peer[RSOCK_ADDRSTRLEN];
+        log_line(0, "%s: cannot reach %s: %s", peer_text(c, peer), s->from,
+                 rsock_error_message());
+        server_report(c->l->pool, s, false);
+    }
+    rsock_close(c->server); /* a failed connect's socket is spent */
+    c->server = NULL;
+    return rc;
+}
+
+/* Backends in balance order until one connects: 0, or the last failure. */
+static int reach_backend(struct conn *c)
+{
+    struct server *tried[MAX_REMOTES * 4];
+    int ntried = 0, rc = -EHOSTUNREACH;
+    while (ntried < (int)(sizeof tried / sizeof tried[0])) {
+        struct server *s = pool_pick(c->l->pool, &c->peer, tried, ntried);
+        if (!s)
+            break;
+        rc = try_backend(c, s);
+        if (rc == 0 || rc == -ECANCELED) {
+            if (rc < 0)
+                server_release(s);
+            break;
+        }
+        tried[ntried++] = s;
+    }
+    for (int i = 0; i < ntried; i++)
+        server_release(tried[i]);
+    if (rc < 0 && rc != -ECANCELED && ntried)
+        refuse(c, end_kind_of_connect(rc), NULL, NULL); /* each failure was said */
+    else if (rc < 0 && rc != -ECANCELED)
+        refuse(c, END_NO_BACKEND, "%s: no backend of %s is up: closed", c->l->lc->name);
+    return rc;
 }
 
 /* Both ways until both streams end; bytes are counted when it returns. */
@@ -73,17 +173,19 @@ static void relay(struct conn *c)
 {
     struct worker *w = c->w;
     rsock_relay_stats moved;
-    int64_t began = rsock_now();
-    int rc = rsock_relay(c->client, c->server, -1, (int64_t)(cfg.idle_timeout * 1000),
-                         cfg.copy_flags, &moved);
+    int rc = rsock_relay(c->client, c->server, -1, (int64_t)(conf(c)->idle_timeout * 1000),
+                         conf(c)->copy_flags, &moved);
+    enum end_kind how = end_kind_of(rc);
     STAT_ADD(w->up, moved.a_to_b);
     STAT_ADD(w->down, moved.b_to_a);
+    metrics_closed(c->backend->traffic, (double)(rsock_now() - c->began) / 1000, moved.a_to_b,
+                   moved.b_to_a, how);
     if (rc < 0) {
         STAT_ADD(w->errors, 1);
         log_line(1, "connection ended: %s", rsock_error_message());
     }
-    if (cfg.verbose > 0)
-        log_closed(c, began, &moved, rc);
+    if (conf(c)->verbose > 0)
+        log_closed(c, &moved, how);
     if (rc < 0) {
         reset_on_close(c->client);
         reset_on_close(c->server);
@@ -94,28 +196,34 @@ static void serve(void *arg)
 {
     struct conn *c = arg;
     struct worker *w = c->w;
-    if (rsock_connect_wait(c->server, &remote_addr, deadline_after(cfg.connect_timeout)) < 0) {
-        log_unreachable(c);
-        STAT_ADD(w->errors, 1);
-    } else {
-        if (cfg.verbose > 0)
-            log_connection(c);
-        relay(c);
+    c->began = rsock_now();
+    if ((!c->l->lc->accept_proxy || read_proxy_header(c) == 0) && reach_backend(c) == 0) {
+        if (!c->l->lc->send_proxy || send_proxy_header(c) >= 0)
+            relay(c);
+        else
+            metrics_closed(c->backend->traffic, 0, 0, 0, END_ERROR);
+        server_release(c->backend);
     }
     rsock_close(c->server);
     rsock_close(c->client);
+    generation_put(c->l->gen);
     free(c);
     STAT_ADD(w->active, -1);
     slot_release();
 }
 
-void conn_start(struct worker *w, rsock_t *client, const rsock_addr *peer, rsock_t *server)
+void conn_start(struct worker *w, struct listener *l, rsock_t *client, const rsock_addr *peer,
+                rsock_t *server)
 {
     struct conn *c = malloc(sizeof *c);
-    if (c)
-        *c = (struct conn){.w = w, .client = client, .server = server, .peer = *peer};
+    if (c) {
+        *c = (struct conn){.w = w, .l = l, .client = client, .server = server, .peer = *peer};
+        generation_get(l->gen);
+    }
     if (!c || rsock_group_spawn(w->conns, serve, c) < 0) {
         log_line(0, "no memory for a connection: closing it");
+        if (c)
+            generation_put(l->gen);
         free(c);
         rsock_close(client);
         rsock_close(server);
@@ -123,7 +231,7 @@ void conn_start(struct worker *w, rsock_t *client, const rsock_addr *peer, rsock
         slot_release();
         return;
     }
-    apply_sockopts(client, ON_CLIENT); /* TCP_NODELAY and keepalive came from the listener */
+    apply_sockopts(l->gen->config, client, ON_CLIENT); /* NODELAY, keepalive: from the listener */
     STAT_ADD(w->conns_total, 1);
     STAT_ADD(w->active, 1);
 }

@@ -1,11 +1,13 @@
 /* Signals and stopping.  The signal handler only writes a byte to a socket
  * pair; a fiber of thread 0 reads it (a socket, so a fiber can wait on
- * it) and acts: SIGUSR1 prints the summary; the first SIGINT or SIGTERM
+ * it) and acts: SIGUSR1 prints the summary; SIGHUP reloads the config
+ * (service.c); the first SIGINT or SIGTERM
  * marks the channel `stop` done, which wakes every thread's steward
  * through its own loop; a second one exits at once.  Each steward sends a
  * signal on `drained` when its thread's connections have ended; main
  * waits for one per thread. */
 #include "proxy.h"
+#include "notify.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -20,7 +22,7 @@ static rsock_group *service;       /* thread 0: read_signals and log_flusher */
 static void on_signal(int sig)
 {
     int saved = errno;
-    char byte = sig == SIGUSR1 ? 'U' : 'T';
+    char byte = sig == SIGUSR1 ? 'U' : sig == SIGHUP ? 'H' : 'T';
     if (write(sig_pair[1], &byte, 1) < 0) {
         /* full: the reader has bytes to read already */
     }
@@ -34,6 +36,7 @@ static void install_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN); /* lets the copies use splice(2) */
 }
 
@@ -54,7 +57,7 @@ int control_init(void)
 _Noreturn void exit_now(void)
 {
     print_summary("exit");
-    remove_local_path();
+    remove_local_paths();
     _exit(0);
 }
 
@@ -62,10 +65,15 @@ static void on_signal_byte(char byte, bool *stopping)
 {
     if (byte == 'U')
         print_summary("summary");
+    else if (byte == 'H') {
+        if (!*stopping)
+            service_reload();
+    }
     else if (*stopping)
         exit_now(); /* a second SIGINT or SIGTERM: no more grace */
     else {
         *stopping = true;
+        notify_stopping();
         rsock_chan_done(stop);
     }
 }
@@ -98,9 +106,9 @@ int control_start(void)
     return 0;
 }
 
-int control_wait_stop(void)
+rsock_chan *control_stop_chan(void)
 {
-    return rsock_chan_recv(stop, NULL, -1);
+    return stop;
 }
 
 void control_drained(void)

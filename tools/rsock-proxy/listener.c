@@ -11,8 +11,13 @@
 
 #define BACKLOG 4096
 
-static struct stat local_bound; /* a Unix LOCAL's file as we bound it */
-static char in_the_way[512];    /* why LOCAL's path cannot be ours, or "" */
+/* The Unix LOCALs' files as we bound them: removed at exit if still ours. */
+static struct bound_path {
+    rsock_addr addr;
+    struct stat st;
+} bound_paths[MAX_LISTENERS];
+static int nbound_paths;
+static char in_the_way[512]; /* why LOCAL's path cannot be ours, or "" */
 
 /* What a path that is in the way is, for the message; NULL for a socket. */
 static const char *non_socket_kind(const struct stat *st)
@@ -54,63 +59,72 @@ static int path_in_the_way(const rsock_addr *a)
 }
 
 /* Remember the socket file we bound, to remove only that one at exit. */
-static void note_bound_path(void)
+static void note_bound_path(const rsock_addr *a)
 {
-    const char *path = rsock_addr_path(&local_addr);
-    if (path && lstat(path, &local_bound) != 0)
-        memset(&local_bound, 0, sizeof local_bound);
+    const char *path = rsock_addr_path(a);
+    struct bound_path *b = &bound_paths[nbound_paths];
+    if (!path || nbound_paths == MAX_LISTENERS || lstat(path, &b->st) != 0)
+        return;
+    b->addr = *a;
+    nbound_paths++;
 }
 
-static int bind_unix(rsock_t *s)
+static int bind_unix(rsock_t *s, const rsock_addr *a)
 {
-    int rc = rsock_bind(s, &local_addr);
-    if (rc == -EADDRINUSE && stale_unix_socket(&local_addr))
-        rc = rsock_bind(s, &local_addr);
+    int rc = rsock_bind(s, a);
+    if (rc == -EADDRINUSE && stale_unix_socket(a))
+        rc = rsock_bind(s, a);
     if (rc == -EADDRINUSE)
-        rc = path_in_the_way(&local_addr);
+        rc = path_in_the_way(a);
     if (rc == 0)
-        note_bound_path();
+        note_bound_path(a);
     return rc;
 }
 
-static int bind_listener(rsock_t *s, bool reuseport)
+static int bind_listener(const struct listener *l, rsock_t *s, const rsock_addr *a,
+                         bool reuseport)
 {
-    bool is_unix = rsock_addr_family(&local_addr) == AF_UNIX;
+    const struct proxy_config *c = l->gen->config;
+    bool is_unix = rsock_addr_family(a) == AF_UNIX;
     int rc = is_unix ? 0 : rsock_setsockopt_int(s, SOL_SOCKET, SO_REUSEADDR, 1);
     if (rc == 0 && !is_unix && reuseport)
         rc = rsock_setsockopt_int(s, SOL_SOCKET, SO_REUSEPORT, 1);
     if (rc < 0)
         return rc;
-    set_stream_options(s);
-    apply_sockopts(s, ON_LISTEN);
-    rc = is_unix ? bind_unix(s) : rsock_bind(s, &local_addr);
+    set_stream_options(c, s);
+    apply_sockopts(c, s, ON_LISTEN);
+    rc = is_unix ? bind_unix(s, a) : rsock_bind(s, a);
     return rc < 0 ? rc : rsock_listen(s, BACKLOG);
 }
 
-int open_listener(struct worker *w, bool reuseport)
+int open_listener(const struct listener *l, const rsock_addr *at, bool reuseport, rsock_t **out)
 {
     rsock_t *s = NULL;
-    int rc = rsock_server_socket(rsock_addr_family(&local_addr), SOCK_STREAM, 0, &s);
+    in_the_way[0] = 0;
+    int rc = rsock_server_socket(rsock_addr_family(at), SOCK_STREAM, 0, &s);
     if (rc == 0)
-        rc = bind_listener(s, reuseport);
+        rc = bind_listener(l, s, at, reuseport);
     if (rc < 0) {
-        fprintf(stderr, "rsock-proxy: cannot listen on %s: %s\n", cfg.local,
-                in_the_way[0] ? in_the_way : rsock_error_message());
+        log_line(-1, "cannot listen on %s: %s", l->lc->local,
+                 in_the_way[0] ? in_the_way : rsock_error_message());
         rsock_close(s);
         return rc;
     }
-    w->listener = s;
+    *out = s;
     return 0;
 }
 
 /* A pathname Unix LOCAL is ours: remove it on the way out, but only while
  * it is still the socket we bound (device and inode): a replacement proxy
  * started during our grace period has bound a new one there. */
-void remove_local_path(void)
+void remove_local_paths(void)
 {
-    const char *path = rsock_addr_path(&local_addr);
-    struct stat now;
-    if (path && lstat(path, &now) == 0 && S_ISSOCK(now.st_mode) &&
-        now.st_dev == local_bound.st_dev && now.st_ino == local_bound.st_ino)
-        unlink(path);
+    for (int i = 0; i < nbound_paths; i++) {
+        const char *path = rsock_addr_path(&bound_paths[i].addr);
+        const struct stat *then = &bound_paths[i].st;
+        struct stat now;
+        if (path && lstat(path, &now) == 0 && S_ISSOCK(now.st_mode) && now.st_dev == then->st_dev &&
+            now.st_ino == then->st_ino)
+            unlink(path);
+    }
 }

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define LOG_LINE 1024
 #define LOG_BURST 5
@@ -38,11 +39,17 @@ static struct {
 } logs = {.lock = PTHREAD_MUTEX_INITIALIZER, .next_due = -1};
 
 static int verbosity;
+static bool json_lines;
 static rsock_chan *held_back; /* signals: a window has started holding lines back */
 
 void log_set_verbosity(int verbose)
 {
     verbosity = verbose;
+}
+
+void log_set_json(bool json)
+{
+    json_lines = json;
 }
 
 /* `in` with every byte outside printable ASCII as \xNN. */
@@ -58,6 +65,43 @@ static void escape(const char *in, char *out, size_t size)
         out[o++] = '\\', out[o++] = 'x', out[o++] = hex[*p >> 4], out[o++] = hex[*p & 15];
     }
     out[o] = 0;
+}
+
+/* `in` (escaped already: printable ASCII) as a JSON string's contents. */
+static void json_escape(const char *in, char *out, size_t size)
+{
+    size_t o = 0;
+    for (; *in && o + 3 < size; in++) {
+        if (*in == '"' || *in == '\\')
+            out[o++] = '\\';
+        out[o++] = *in;
+    }
+    out[o] = 0;
+}
+
+/* The time now, ISO 8601 UTC with milliseconds. */
+static void timestamp(char *out, size_t size)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, size - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+/* One line out (the lock held): text, or {"time", "event", "message"}. */
+static void emit(const char *event, const char *line)
+{
+    if (!json_lines) {
+        fprintf(stderr, "rsock-proxy: %s\n", line);
+        return;
+    }
+    char when[40], message[2 * LOG_LINE];
+    timestamp(when, sizeof when);
+    json_escape(line, message, sizeof message);
+    fprintf(stderr, "{\"time\":\"%s\",\"event\":\"%s\",\"message\":\"%s\"}\n", when,
+            event, message);
 }
 
 static struct log_site *site_of(const char *fmt)
@@ -77,8 +121,10 @@ static void close_window(struct log_site *s, int64_t now)
 {
     if (s->repeats > 0) {
         int64_t end = now < s->window_start + LOG_WINDOW_MS ? now : s->window_start + LOG_WINDOW_MS;
-        fprintf(stderr, "rsock-proxy: repeated %ld times in %lld s: %s\n", s->repeats,
-                (long long)((end - s->window_start + 999) / 1000), s->last);
+        char line[LOG_LINE + 64];
+        snprintf(line, sizeof line, "repeated %ld times in %lld s: %s", s->repeats,
+                 (long long)((end - s->window_start + 999) / 1000), s->last);
+        emit("log", line);
     }
     s->window_start = now;
     s->printed = s->repeats = 0;
@@ -122,7 +168,7 @@ static bool print_or_hold(const char *fmt, const char *line)
     if (s && now >= s->window_start + LOG_WINDOW_MS)
         close_window(s, now);
     if (!s || s->printed < LOG_BURST) {
-        fprintf(stderr, "rsock-proxy: %s\n", line);
+        emit("log", line);
         if (s)
             s->printed++;
     } else {
@@ -149,6 +195,68 @@ void log_line(int level, const char *fmt, ...)
      * already (the send times out) it will see this one too. */
     if (print_or_hold(level < 1 ? fmt : NULL, line) && held_back)
         rsock_chan_send(held_back, NULL, 0);
+}
+
+void log_event(const char *kind, const char *fmt, ...)
+{
+    if (verbosity < 0)
+        return;
+    char raw[LOG_LINE], line[LOG_LINE];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    va_end(ap);
+    escape(raw, line, sizeof line);
+    pthread_mutex_lock(&logs.lock);
+    emit(kind, line);
+    pthread_mutex_unlock(&logs.lock);
+}
+
+static void access_text(const struct access_record *r, char *out, size_t size)
+{
+    char rc[24] = "-", rs[24] = "-";
+    if (r->rtt_client_us >= 0)
+        snprintf(rc, sizeof rc, "%ld us", r->rtt_client_us);
+    if (r->rtt_server_us >= 0)
+        snprintf(rs, sizeof rs, "%ld us", r->rtt_server_us);
+    snprintf(out, size,
+             "%s closed after %lld.%03lld s: %lld bytes up, %lld down, rtt client %s, server %s, "
+             "ended by %s (listener %s, backend %s)",
+             r->client, (long long)(r->ms / 1000), (long long)(r->ms % 1000), (long long)r->up,
+             (long long)r->down, rc, rs, r->end, r->listener, r->backend);
+}
+
+static void access_json(const struct access_record *r, char *out, size_t size)
+{
+    char when[40], l[LOG_LINE], c[LOG_LINE], b[LOG_LINE], el[LOG_LINE], ec[LOG_LINE],
+        eb[LOG_LINE];
+    timestamp(when, sizeof when);
+    escape(r->listener, el, sizeof el), json_escape(el, l, sizeof l);
+    escape(r->client, ec, sizeof ec), json_escape(ec, c, sizeof c);
+    escape(r->backend, eb, sizeof eb), json_escape(eb, b, sizeof b);
+    snprintf(out, size,
+             "{\"time\":\"%s\",\"event\":\"close\",\"listener\":\"%s\",\"client\":\"%s\","
+             "\"backend\":\"%s\",\"duration_ms\":%lld,\"bytes_up\":%lld,\"bytes_down\":%lld,"
+             "\"rtt_client_us\":%ld,\"rtt_server_us\":%ld,\"end\":\"%s\"}",
+             when, l, c, b, (long long)r->ms, (long long)r->up, (long long)r->down,
+             r->rtt_client_us, r->rtt_server_us, r->end);
+}
+
+void log_access(const struct access_record *r)
+{
+    char line[4 * LOG_LINE], safe[4 * LOG_LINE];
+    if (json_lines) {
+        access_json(r, line, sizeof line);
+        pthread_mutex_lock(&logs.lock);
+        fprintf(stderr, "%s\n", line);
+        pthread_mutex_unlock(&logs.lock);
+        return;
+    }
+    access_text(r, line, sizeof line);
+    escape(line, safe, sizeof safe);
+    pthread_mutex_lock(&logs.lock);
+    emit("close", safe);
+    pthread_mutex_unlock(&logs.lock);
 }
 
 void log_flusher(void *unused)

@@ -1,13 +1,17 @@
 /* rsock-proxy: the reference tutorial's transparent proxy as a tool, on
  * rsock's public API alone.
  *
- * N threads, each with its own loop and its own SO_REUSEPORT listener
- * (worker.c); per connection one member of the thread's `conns` group,
- * which relays both ways with rsock_relay (conn.c).  Stopping is a done
- * channel every thread's steward waits on, then group cancels and waits
- * (control.c, worker.c); --max-conns slots are freed through a channel
- * (slots.c).  Nothing polls. */
+ * N threads, each with its own loop and an SO_REUSEPORT socket per
+ * listener (worker.c); per connection one member of the thread's `conns`
+ * group, which picks a backend of the listener's pool and relays both ways
+ * with rsock_relay (conn.c).  A config makes a generation of listeners and
+ * pools (service.c); a reload makes a new one and hands it to every
+ * thread.  Stopping is a done channel every thread's steward waits on,
+ * then group cancels and waits (control.c, worker.c); --max-conns slots
+ * are freed through a channel (slots.c).  Nothing polls. */
 #include "proxy.h"
+#include "metrics.h"
+#include "notify.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +19,10 @@
 #include <unistd.h>
 
 struct proxy_config cfg;
-rsock_addr remote_addr, local_addr;
-char local_text[RSOCK_ADDRSTRLEN];
 struct worker *workers;
 int nworkers;
+int saved_argc;
+char **saved_argv;
 
 static int default_threads(void)
 {
@@ -26,54 +30,54 @@ static int default_threads(void)
     return n > 0 ? (int)(n > 64 ? 64 : n) : 1;
 }
 
-static int parse_addresses(void)
+/* A Unix LOCAL cannot be bound by several listeners: then one thread. */
+static bool any_unix_local(void)
 {
-    if (rsock_addr_parse(&remote_addr, cfg.remote) < 0) {
-        fprintf(stderr, "rsock-proxy: REMOTE: %s\n", rsock_error_message());
-        return -1;
-    }
-    if (rsock_addr_parse(&local_addr, cfg.local) < 0) {
-        fprintf(stderr, "rsock-proxy: LOCAL: %s\n", rsock_error_message());
-        return -1;
-    }
-    return 0;
+    for (int i = 0; i < current->nlisteners; i++)
+        if (rsock_addr_family(&current->listeners[i].local) == AF_UNIX)
+            return true;
+    return false;
 }
 
 static int make_workers(void)
 {
-    nworkers = cfg.threads ? cfg.threads : default_threads();
-    if (rsock_addr_family(&local_addr) == AF_UNIX)
-        nworkers = 1; /* a Unix path cannot be bound by several listeners */
+    nworkers = cfg.threads ? cfg.threads : any_unix_local() ? 1 : default_threads();
     workers = aligned_alloc(64, (size_t)nworkers * sizeof *workers);
     if (!workers)
         return -1;
     memset(workers, 0, (size_t)nworkers * sizeof *workers);
-    for (int i = 0; i < nworkers; i++)
+    for (int i = 0; i < nworkers; i++) {
         workers[i].index = i;
+        workers[i].gen = current;
+        generation_get(current);
+        if (rsock_chan_new(sizeof(struct generation *), 4, &workers[i].reloads) < 0)
+            return -1;
+    }
     return 0;
 }
 
 static int setup(void)
 {
     log_set_verbosity(cfg.verbose);
-    if (parse_addresses() < 0 || make_workers() < 0)
+    log_set_json(cfg.log_format == LOG_JSON);
+    if (log_init() < 0 || generation_new(&cfg, false, NULL, &current) < 0)
+        return -1;
+    if (make_workers() < 0)
         return -1;
     fit_fd_limit();
-    if (log_init() < 0 || slots_init() < 0) {
+    if (slots_init() < 0) {
         fprintf(stderr, "rsock-proxy: %s\n", rsock_error_message());
+        return -1;
+    }
+    if (cfg.metrics && metrics_serve(cfg.metrics) < 0) {
+        fprintf(stderr, "rsock-proxy: --metrics %s: %s\n", cfg.metrics, rsock_error_message());
         return -1;
     }
     return control_init();
 }
 
-/* Thread 0 is this one; its listener opens first so errors show early.
- * With port 0, the other threads' listeners share the port it got. */
 static int start_threads(void)
 {
-    if (open_listener(&workers[0], nworkers > 1) < 0)
-        return -1;
-    rsock_getsockname(workers[0].listener, &local_addr);
-    rsock_addr_format(&local_addr, local_text, sizeof local_text);
     for (int i = 1; i < nworkers; i++)
         if (pthread_create(&workers[i].thread, NULL, worker_thread, &workers[i]) != 0) {
             fprintf(stderr, "rsock-proxy: cannot start thread %d\n", i);
@@ -103,42 +107,72 @@ static const char *method_name(void)
     }
 }
 
-static void print_start_line(void)
+/* "REMOTE" or "REMOTE1, REMOTE2 (leastconn)": a listener's pool. */
+static void pool_text(const struct listener_config *lc, char *out, size_t size)
 {
-    char idle[32], keepalive[32];
-    log_line(0,
-             "relaying %s -> %s (%d thread%s, %s, busy-poll %ld us, idle-timeout %s, "
-             "keepalive %s)",
-             local_text, cfg.remote, nworkers, nworkers > 1 ? "s" : "", method_name(),
-             cfg.busy_poll_us, seconds_or_off(cfg.idle_timeout, idle, sizeof idle),
-             seconds_or_off((double)cfg.keepalive_s, keepalive, sizeof keepalive));
+    static const char *const balances[] = {"rr", "leastconn", "hash"};
+    size_t n = 0;
+    out[0] = 0;
+    for (int i = 0; i < lc->nremotes && n < size; i++)
+        n += (size_t)snprintf(out + n, size - n, "%s%s", i ? ", " : "", lc->remotes[i]);
+    if (lc->nremotes > 1 && n < size)
+        snprintf(out + n, size - n, " (%s)", balances[lc->balance]);
+    if (!lc->nremotes)
+        snprintf(out, size, "the original destination");
+}
+
+static void print_start_lines(void)
+{
+    char idle[32], keepalive[32], pool[1024];
+    for (int i = 0; i < current->nlisteners; i++) {
+        const struct listener *l = &current->listeners[i];
+        pool_text(l->lc, pool, sizeof pool);
+        log_line(0, "relaying %s -> %s (%d thread%s, %s, busy-poll %ld us, idle-timeout %s, "
+                 "keepalive %s)",
+                 l->local_text, pool, nworkers, nworkers > 1 ? "s" : "", method_name(),
+                 cfg.busy_poll_us, seconds_or_off(cfg.idle_timeout, idle, sizeof idle),
+                 seconds_or_off((double)cfg.keepalive_s, keepalive, sizeof keepalive));
+    }
+    if (cfg.metrics)
+        log_line(0, "metrics at http://%s/metrics", metrics_address());
 }
 
 /* After the stop: every thread drained its connections.  Join them, say
- * the summary, remove our Unix socket, free what is left. */
+ * the summary, remove our Unix sockets, free what is left. */
 static void finish(void)
 {
     for (int i = 1; i < nworkers; i++)
         pthread_join(workers[i].thread, NULL);
     print_summary("exit");
-    remove_local_path();
+    remove_local_paths();
+    rsock_group_close(current->checks);
+    current->checks = NULL;
+    generation_put(current);
+    metrics_end();
     control_end();
     rsock_run(); /* thread 0's steward returns */
+    for (int i = 0; i < nworkers; i++)
+        rsock_chan_free(workers[i].reloads);
     slots_end();
     log_end();
+    config_free(&cfg);
     free(workers);
 }
 
 int main(int argc, char **argv)
 {
+    saved_argc = argc, saved_argv = argv;
     int rc = parse_config(&cfg, argc, argv);
-    if (rc != 0)
-        return rc > 0 ? 0 : 2;
+    if (rc != 0 || cfg.check_only) {
+        config_free(&cfg);
+        return rc > 0 || (rc == 0 && cfg.check_only) ? 0 : 2;
+    }
     if (setup() < 0 || start_threads() < 0)
         return 1;
-    print_start_line();
+    print_start_lines();
     if (worker_start(&workers[0]) < 0 || control_start() < 0)
         return 1;
+    notify_ready();
     control_wait_end(); /* the loop serves thread 0's connections meanwhile */
     finish();
     return 0;

@@ -1,45 +1,85 @@
 /* rsock-proxy: what its files share.  The proxy is built on the public
  * header alone (rsock.h): it is an example of a complete server on rsock.
  *
- *   main.c      start: options, addresses, threads, the start line, the end
- *   config.c    the command line
- *   log.c       log lines: escaped, repeats summarized
- *   limits.c    the descriptor budget: how many connections fit
- *   slots.c     --max-conns: connection slots over all threads
- *   sockets.c   socket options of listeners and connections
- *   listener.c  the listening socket, and a Unix LOCAL's file
- *   acceptor.c  one thread's accept loop
- *   conn.c      one connection: reach REMOTE, relay both ways, close
- *   worker.c    one thread: its loop, its groups, its steward
- *   control.c   signals, and stopping: a channel every thread waits on
- *   stats.c     the counters and the summary line */
+ *   main.c        start: options, threads, the start line, the end
+ *   config.c      the options (command line and file), config_file.c the file
+ *   service.c     a generation: the listeners and pools of one config; reload
+ *   pool.c        a listener's backends: balance, health state; resolve.c names
+ *   health.c      active checks and re-resolution (fibers of thread 0)
+ *   log.c         log lines: escaped, repeats summarized, text or JSON
+ *   limits.c      the descriptor budget: how many connections fit
+ *   slots.c       --max-conns: connection slots over all threads
+ *   sockets.c     socket options of listeners and connections
+ *   listener.c    a listening socket, and a Unix LOCAL's file
+ *   acceptor.c    one thread's accept loop for one listener
+ *   conn.c        one connection: pick a backend, reach it, relay, close
+ *   worker.c      one thread: its loop, its listeners, its connections
+ *   control.c     signals, reload and stopping
+ *   stats.c       the counters and the summary line
+ *   metrics.c     Prometheus metrics */
 #ifndef RSOCK_PROXY_H
 #define RSOCK_PROXY_H
 
 #include "config.h"
 #include "log.h"
+#include "pool.h"
 
 #include <pthread.h>
 #include <rsock.h>
 
-/* One thread: a loop, a listener, its fibers in two groups. */
+struct generation;
+
+/* One listener of a config, as running: its LOCAL and its pool. */
+struct listener {
+    struct generation *gen;
+    const struct listener_config *lc;
+    rsock_addr local;                  /* as bound by thread 0 (the real port) */
+    char local_text[RSOCK_ADDRSTRLEN];
+    struct pool *pool;
+    struct traffic *traffic; /* metrics of connections refused before a backend */
+    rsock_t *first;          /* thread 0's socket, bound when the generation was made */
+    bool inherited;          /* systemd or fd:N: one socket, thread 0 accepts */
+};
+
+/* The listeners and pools of one config.  Connections hold a reference
+ * (through their listener), so a reload frees an old generation only when
+ * its last connection ends. */
+struct generation {
+    struct proxy_config *config;
+    bool owns_config;
+    struct listener listeners[MAX_LISTENERS];
+    int nlisteners;
+    int refs;              /* atomic */
+    rsock_group *checks;   /* thread 0: health checks and re-resolution */
+};
+
+/* One listener on one thread. */
+struct acceptor_slot {
+    struct listener *l; /* replaced by a reload that keeps the LOCAL */
+    rsock_t *sock;
+    rsock_t *spare;     /* an upstream socket made before each accept */
+    rsock_group *group; /* the acceptor */
+    struct worker *w;
+};
+
+/* One thread: a loop, its listeners, its connections. */
 struct worker {
     int index;
-    rsock_t *listener;
-    rsock_t *spare;         /* an upstream socket made before each accept */
-    rsock_group *accepting; /* the acceptor */
+    struct acceptor_slot slots[MAX_LISTENERS]; /* l NULL: a free one */
+    struct generation *gen; /* the one its slots serve (a reference) */
     rsock_group *conns;     /* one member per connection */
+    rsock_chan *reloads;    /* struct generation *: a new one to serve */
     pthread_t thread;
     /* statistics, read by the summary from another thread; each worker's
      * on cache lines of its own (they change on every connection) */
     int64_t conns_total, active, up, down, errors;
 } __attribute__((aligned(64)));
 
-extern struct proxy_config cfg;
-extern rsock_addr remote_addr, local_addr;
-extern char local_text[RSOCK_ADDRSTRLEN]; /* LOCAL as bound (the real port) */
+extern struct proxy_config cfg; /* the startup config: process-wide settings */
 extern struct worker *workers;
 extern int nworkers;
+extern int saved_argc;
+extern char **saved_argv;
 
 #define STAT_ADD(field, n) __atomic_fetch_add(&(field), (n), __ATOMIC_RELAXED)
 #define STAT_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
@@ -55,32 +95,44 @@ int slot_wait(void);     /* 0: a slot is ours; -ECANCELED (the proxy stops) */
 void slot_release(void); /* give one back, waking an acceptor parked for it */
 
 /* sockets.c */
-void apply_sockopts(rsock_t *s, int where); /* the --sockopt for ON_* */
-void set_stream_options(rsock_t *s);        /* TCP_NODELAY and keepalive */
-int upstream_socket(rsock_t **out);         /* a socket for REMOTE, options set */
-void reset_on_close(rsock_t *s);            /* SO_LINGER 0: the close sends a reset */
+void apply_sockopts(const struct proxy_config *c, rsock_t *s, int where);
+void set_stream_options(const struct proxy_config *c, rsock_t *s); /* NODELAY, keepalive */
+int upstream_socket(const struct proxy_config *c, int family, rsock_t **out);
+void reset_on_close(rsock_t *s); /* SO_LINGER 0: the close sends a reset */
 
 /* listener.c */
-int open_listener(struct worker *w, bool reuseport); /* 0, or -errno (said) */
-void remove_local_path(void);                        /* at exit: our Unix socket */
+int open_listener(const struct listener *l, const rsock_addr *at, bool reuseport,
+                  rsock_t **out);     /* 0, or -errno (said) */
+void remove_local_paths(void);        /* at exit: our Unix sockets */
 
-/* acceptor.c: a member of w->accepting. */
-void acceptor(void *worker);
+/* service.c */
+extern struct generation *current; /* thread 0's: the newest */
+int generation_new(struct proxy_config *c, bool owns, const struct generation *old,
+                   struct generation **out);
+void generation_get(struct generation *g);
+void generation_put(struct generation *g);
+int service_reload(void); /* thread 0: re-read the config; 0 or -errno (logged) */
 
-/* conn.c: serve client (accepted, with the prepared upstream socket) as a
- * member of w->conns; on failure closes both and frees the slot. */
-void conn_start(struct worker *w, rsock_t *client, const rsock_addr *peer, rsock_t *server);
+/* health.c: thread 0's fibers for g's pools (in g->checks). */
+int checks_start(struct generation *g);
+
+/* acceptor.c: a member of slot->group. */
+void acceptor(void *slot);
+
+/* conn.c: serve client (accepted on l, with the prepared upstream socket)
+ * as a member of w->conns; on failure closes both and frees the slot. */
+void conn_start(struct worker *w, struct listener *l, rsock_t *client, const rsock_addr *peer,
+                rsock_t *server);
 
 /* worker.c */
-int worker_start(struct worker *w); /* this thread: groups, acceptor, steward */
-void *worker_thread(void *worker);  /* another thread: listener, then as above */
-void worker_stop(struct worker *w); /* the steward's shutdown of one thread */
-void worker_end(struct worker *w);  /* free what worker_start made */
+int worker_start(struct worker *w); /* this thread: listeners, acceptors, steward */
+void *worker_thread(void *worker);  /* another thread: as above, then its loop */
+void worker_publish(struct generation *g); /* every thread serves g from now on */
 
 /* control.c */
 int control_init(void);      /* signal handlers, the stop and drained channels */
 int control_start(void);     /* thread 0: the fibers reading signals and flushing the log */
-int control_wait_stop(void); /* park until the proxy stops: -EPIPE */
+rsock_chan *control_stop_chan(void); /* done when the proxy stops */
 void control_drained(void);  /* a thread's connections have all ended */
 void control_wait_end(void); /* main: park until every thread drained */
 void control_end(void);

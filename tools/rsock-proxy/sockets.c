@@ -3,10 +3,10 @@
 
 #include <netinet/tcp.h>
 
-void apply_sockopts(rsock_t *s, int where)
+void apply_sockopts(const struct proxy_config *c, rsock_t *s, int where)
 {
-    for (int i = 0; i < cfg.nsockopts; i++) {
-        struct proxy_sockopt *o = &cfg.sockopts[i];
+    for (int i = 0; i < c->nsockopts; i++) {
+        const struct proxy_sockopt *o = &c->sockopts[i];
         if (o->where == where && rsock_setsockopt_int(s, o->level, o->opt, o->value) < 0)
             log_line(0, "--sockopt %s=%d: %s", o->name, o->value, rsock_error_message());
     }
@@ -20,9 +20,9 @@ static bool is_tcp(rsock_t *s)
 
 /* --keepalive S: the first probe after S idle seconds, then one every
  * min(S, 10) seconds; 6 unanswered end the connection. */
-static void set_keepalive(rsock_t *s)
+static void set_keepalive(const struct proxy_config *c, rsock_t *s)
 {
-    int idle = (int)cfg.keepalive_s;
+    int idle = (int)c->keepalive_s;
     rsock_setsockopt_int(s, SOL_SOCKET, SO_KEEPALIVE, 1);
     rsock_setsockopt_int(s, IPPROTO_TCP, TCP_KEEPIDLE, idle);
     rsock_setsockopt_int(s, IPPROTO_TCP, TCP_KEEPINTVL, idle < 10 ? idle : 10);
@@ -32,22 +32,22 @@ static void set_keepalive(rsock_t *s)
 /* TCP_NODELAY (request/response latency) and keepalive.  Set on the
  * listeners, whose accepted connections inherit them (no call each), and
  * on each connection to REMOTE. */
-void set_stream_options(rsock_t *s)
+void set_stream_options(const struct proxy_config *c, rsock_t *s)
 {
     if (!is_tcp(s))
         return;
     rsock_setsockopt_int(s, IPPROTO_TCP, TCP_NODELAY, 1);
-    if (cfg.keepalive_s > 0)
-        set_keepalive(s);
+    if (c->keepalive_s > 0)
+        set_keepalive(c, s);
 }
 
-int upstream_socket(rsock_t **out)
+int upstream_socket(const struct proxy_config *c, int family, rsock_t **out)
 {
-    int rc = rsock_socket(rsock_addr_family(&remote_addr), SOCK_STREAM, 0, out);
+    int rc = rsock_socket(family, SOCK_STREAM, 0, out);
     if (rc < 0)
         return rc;
-    set_stream_options(*out);
-    apply_sockopts(*out, ON_SERVER);
+    set_stream_options(c, *out);
+    apply_sockopts(c, *out, ON_SERVER);
     return 0;
 }
 

@@ -1,30 +1,131 @@
-/* One thread of the proxy: its own loop, its listener, and two groups:
- * `accepting` (the acceptor) and `conns` (one member per connection).  A
- * steward fiber waits for the stop and shuts the thread down in three
- * steps: no new connections, a grace period, then cancel the rest. */
+/* One thread of the proxy: its own loop, an acceptor per listener (each a
+ * group of one, with the thread's own SO_REUSEPORT socket) and the `conns`
+ * group (one member per connection).  A steward fiber waits for the stop
+ * or a new generation:
+ * - a new generation (a reload): a listener whose LOCAL stays keeps its
+ *   socket and acceptor, which take the new listener for their next
+ *   accept; one that went is closed; a new one is opened;
+ * - the stop: no new connections, a grace period, then cancel the rest. */
 #include "proxy.h"
+#include "notify.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* A free slot (acceptors hold their slot's address: slots never move). */
+static struct acceptor_slot *free_slot(struct worker *w)
+{
+    for (int i = 0; i < MAX_LISTENERS; i++)
+        if (!w->slots[i].l)
+            return &w->slots[i];
+    return NULL;
+}
+
+static int open_slot(struct worker *w, struct listener *l)
+{
+    struct acceptor_slot *slot = free_slot(w);
+    if (!slot)
+        return -ENOSPC;
+    *slot = (struct acceptor_slot){.l = l, .w = w};
+    int rc = 0;
+    if (w->index == 0 && l->first) {
+        slot->sock = l->first; /* bound by thread 0 when the generation was made */
+        l->first = NULL;
+    } else if (l->inherited)
+        return 0; /* one inherited socket: thread 0 accepts on it */
+    else
+        rc = open_listener(l, &l->local, true, &slot->sock);
+    if (rc == 0)
+        rc = rsock_group_new(&slot->group);
+    if (rc == 0)
+        rc = rsock_group_spawn(slot->group, acceptor, slot);
+    if (rc < 0) {
+        rsock_group_close(slot->group);
+        rsock_close(slot->sock);
+        *slot = (struct acceptor_slot){0};
+        return rc;
+    }
+    return 0;
+}
+
+static void close_slot(struct acceptor_slot *slot)
+{
+    rsock_group_close(slot->group); /* cancels the acceptor, waits for it */
+    rsock_close(slot->sock);        /* new clients are refused from now on */
+    *slot = (struct acceptor_slot){0};
+}
+
+static struct listener *listener_at(struct generation *g, const char *local)
+{
+    for (int i = 0; i < g->nlisteners; i++)
+        if (!strcmp(g->listeners[i].lc->local, local))
+            return &g->listeners[i];
+    return NULL;
+}
+
+static bool has_slot(const struct worker *w, const struct listener *l)
+{
+    for (int i = 0; i < MAX_LISTENERS; i++)
+        if (w->slots[i].l == l)
+            return true;
+    return false;
+}
+
+/* Serve g from now on (this thread's part of a reload). */
+static void adopt(struct worker *w, struct generation *g)
+{
+    for (int i = 0; i < MAX_LISTENERS; i++) {
+        struct acceptor_slot *slot = &w->slots[i];
+        if (!slot->l)
+            continue;
+        struct listener *next = listener_at(g, slot->l->lc->local);
+        if (next)
+            slot->l = next;
+        else
+            close_slot(slot);
+    }
+    for (int i = 0; i < g->nlisteners; i++)
+        if (!has_slot(w, &g->listeners[i]) && open_slot(w, &g->listeners[i]) < 0)
+            log_line(-1, "thread %d: cannot serve %s: %s", w->index, g->listeners[i].lc->name,
+                     rsock_error_message());
+    generation_put(w->gen);
+    w->gen = g;
+}
 
 /* Stop accepting, let the connections finish for --grace seconds, then
- * cancel those left (each closes with a reset), and free both groups. */
-void worker_stop(struct worker *w)
+ * cancel those left (each closes with a reset), and free the groups. */
+static void stop(struct worker *w)
 {
-    rsock_group_close(w->accepting); /* cancels the acceptor, waits for it */
-    w->accepting = NULL;
-    rsock_close(w->listener); /* new clients are refused from now on */
-    w->listener = NULL;
+    for (int i = 0; i < MAX_LISTENERS; i++)
+        if (w->slots[i].l)
+            close_slot(&w->slots[i]);
     rsock_group_wait(w->conns, rsock_after((int64_t)(cfg.grace * 1000)));
     rsock_group_close(w->conns);
     w->conns = NULL;
+    generation_put(w->gen);
+    w->gen = NULL;
 }
 
 static void steward(void *worker)
 {
-    control_wait_stop(); /* the first SIGINT or SIGTERM */
-    worker_stop(worker);
+    struct worker *w = worker;
+    struct generation *next;
+    rsock_chan_clause wait[2] = {{control_stop_chan(), RSOCK_CHAN_RECV, NULL},
+                                 {w->reloads, RSOCK_CHAN_RECV, &next}};
+    while (rsock_chan_choose(wait, 2, -1) == 1)
+        adopt(w, next);
+    stop(w);
     control_drained();
+}
+
+void worker_publish(struct generation *g)
+{
+    for (int i = 0; i < nworkers; i++) {
+        generation_get(g);
+        rsock_chan_send(workers[i].reloads, &g, -1);
+    }
 }
 
 int worker_start(struct worker *w)
@@ -33,8 +134,12 @@ int worker_start(struct worker *w)
      * keep a thousand connections' fibers cheap. */
     rsock_set_stack_size(64 * 1024);
     rsock_set_busy_poll(cfg.busy_poll_us); /* 0..RSOCK_BUSY_POLL_MAX_US: checked when parsed */
-    if (rsock_group_new(&w->accepting) < 0 || rsock_group_new(&w->conns) < 0 ||
-        rsock_group_spawn(w->accepting, acceptor, w) < 0 || rsock_spawn(steward, w, NULL) < 0) {
+    int rc = rsock_group_new(&w->conns);
+    for (int i = 0; rc == 0 && i < w->gen->nlisteners; i++)
+        rc = open_slot(w, &w->gen->listeners[i]);
+    if (rc == 0)
+        rc = rsock_spawn(steward, w, NULL);
+    if (rc < 0) {
         fprintf(stderr, "rsock-proxy: thread %d: %s\n", w->index, rsock_error_message());
         return -1;
     }
@@ -44,7 +149,7 @@ int worker_start(struct worker *w)
 void *worker_thread(void *worker)
 {
     struct worker *w = worker;
-    if (open_listener(w, true) < 0 || worker_start(w) < 0)
+    if (worker_start(w) < 0)
         exit(1);
     rsock_run(); /* until the steward has drained this thread */
     return NULL;

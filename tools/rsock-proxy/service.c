@@ -1,0 +1,146 @@
+/* Generations: the listeners and pools one config makes, and reload.
+ *
+ * A reload (SIGHUP) reads the config again into a new generation: its
+ * pools are resolved and a LOCAL it adds is bound on thread 0 before
+ * anything changes, so a bad file or an address in use is refused whole
+ * and the old generation keeps serving.  Then every thread is sent the new
+ * generation: its acceptors of a LOCAL that stays keep their sockets and
+ * take the new listener; a LOCAL that went is closed; a new one opened.
+ * Open connections keep the generation they started in, to their end. */
+#include "proxy.h"
+#include "metrics.h"
+#include "notify.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct generation *current;
+
+void generation_get(struct generation *g)
+{
+    __atomic_fetch_add(&g->refs, 1, __ATOMIC_RELAXED);
+}
+
+static void generation_free(struct generation *g)
+{
+    for (int i = 0; i < g->nlisteners; i++) {
+        pool_free(g->listeners[i].pool);
+        rsock_close(g->listeners[i].first); /* still here when no thread took it */
+    }
+    if (g->owns_config) {
+        config_free(g->config);
+        free(g->config);
+    }
+    free(g);
+}
+
+/* The last reference may go on any thread; the checks group is closed by
+ * thread 0 when the generation is replaced (generation_retire). */
+void generation_put(struct generation *g)
+{
+    if (g && __atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        generation_free(g);
+}
+
+static const struct listener *same_local(const struct generation *old, const char *local)
+{
+    for (int i = 0; old && i < old->nlisteners; i++)
+        if (!strcmp(old->listeners[i].lc->local, local))
+            return &old->listeners[i];
+    return NULL;
+}
+
+/* A LOCAL the old generation had keeps its address (the real port, when
+ * it said port 0); a new one is parsed and bound here, on thread 0. */
+static int place_listener(struct listener *l, const struct generation *old)
+{
+    const struct listener *kept = same_local(old, l->lc->local);
+    if (kept) {
+        l->local = kept->local;
+        l->inherited = kept->inherited;
+    } else {
+        if (rsock_addr_parse(&l->local, l->lc->local) < 0) {
+            log_line(-1, "listener %s: LOCAL %s: %s", l->lc->name, l->lc->local,
+                     rsock_error_message());
+            return -EINVAL;
+        }
+        int rc = open_listener(l, &l->local, true, &l->first);
+        if (rc < 0)
+            return rc;
+        rsock_getsockname(l->first, &l->local);
+    }
+    rsock_addr_format(&l->local, l->local_text, sizeof l->local_text);
+    return 0;
+}
+
+static int make_listener(struct generation *g, int i, const struct generation *old)
+{
+    struct listener *l = &g->listeners[i];
+    l->gen = g;
+    l->lc = &g->config->listeners[i];
+    l->traffic = metrics_for(l->lc->name, "");
+    int rc = pool_new(l->lc, &l->pool);
+    return rc < 0 ? rc : place_listener(l, old);
+}
+
+int generation_new(struct proxy_config *c, bool owns, const struct generation *old,
+                   struct generation **out)
+{
+    struct generation *g = calloc(1, sizeof *g);
+    if (!g)
+        return -ENOMEM;
+    g->config = c;
+    g->owns_config = owns;
+    g->refs = 1;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < c->nlisteners; i++, g->nlisteners++)
+        rc = make_listener(g, i, old);
+    if (rc == 0)
+        rc = checks_start(g);
+    if (rc < 0) {
+        g->owns_config = false; /* the caller's still */
+        generation_free(g);
+        return rc;
+    }
+    *out = g;
+    return 0;
+}
+
+/* Options that only a restart changes: said when a reload would change them. */
+static void note_restart_only(const struct proxy_config *now, const struct proxy_config *next)
+{
+    if (now->threads != next->threads || now->max_conns != next->max_conns ||
+        now->busy_poll_us != next->busy_poll_us)
+        log_event("reload", "threads, max-conns and busy-poll change only at a restart");
+}
+
+int service_reload(void)
+{
+    struct proxy_config *next = malloc(sizeof *next);
+    if (!next)
+        return -ENOMEM;
+    notify_reloading();
+    int rc = parse_config(next, saved_argc, saved_argv);
+    struct generation *g = NULL;
+    if (rc == 0)
+        rc = generation_new(next, true, current, &g);
+    if (rc != 0) {
+        config_free(next);
+        free(next);
+        log_event("reload", "reload refused (the errors above): the old config keeps serving");
+        metrics_reloaded(false);
+        notify_ready();
+        return rc < 0 ? rc : -EINVAL;
+    }
+    note_restart_only(current->config, next);
+    rsock_group_close(current->checks); /* the old pools' checks end here */
+    current->checks = NULL;
+    worker_publish(g);
+    generation_put(current);
+    current = g;
+    log_event("reload", "reloaded: %d listener%s", g->nlisteners, g->nlisteners == 1 ? "" : "s");
+    metrics_reloaded(true);
+    notify_ready();
+    return 0;
+}
