@@ -129,6 +129,7 @@ static void test_build_refusals(void)
         REQUIRE(need > 0);
         for (int cap = 0; cap < need; cap++)
             CHECK_EQ(pp_build(version, &s, &d, false, buf, (size_t)cap), -ENOSPC);
+        CHECK_EQ(pp_build(version, &s, &d, false, buf, (size_t)need), need); /* no NUL */
     }
     CHECK_EQ(pp_build(1, NULL, NULL, true, buf, 14), -ENOSPC);
     CHECK_EQ(pp_build(2, NULL, NULL, true, buf, 15), -ENOSPC);
@@ -148,7 +149,7 @@ static const struct valid {
 } valid[] = {
 /* clang-format off */
 #define V(name, text, local, src, dst) {name, text, LEN(text), local, src, dst}
-/* clang-format on */
+    /* clang-format on */
     V("v1 UNKNOWN with addresses", "PROXY UNKNOWN ffff:f::f ffff:f::f 65535 65535\r\n", true, NULL,
       NULL),
     V("v1 TCP4 zeros", "PROXY TCP4 0.0.0.0 255.255.255.255 0 0\r\n", false, "0.0.0.0:0",
@@ -244,7 +245,7 @@ static const struct bad {
 } bad[] = {
 /* clang-format off */
 #define B(text, reason) {text, LEN(text), reason}
-/* clang-format on */
+    /* clang-format on */
     B("GET / HTTP/1.1\r\n", "not a PROXY protocol header"),
     B("\x16\x03\x01", "not a PROXY protocol header"),
     B("PROXZ TCP4 1.2.3.4 5.6.7.8 1 2\r\n", "does not start with"),
@@ -374,13 +375,15 @@ static void test_prefixes_want_more(void)
         {"192.168.0.1:56324", "192.168.0.11:443"},
         {"[2001:db8::1]:0", "[2001:db8::2]:65535"},
         {"[ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe]:65535", "10.0.0.1:1"},
+        {"[ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe]:65535",
+         "[fffe:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535"},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         rsock_addr s = addr(pairs[i][0]), d = addr(pairs[i][1]);
         for (int version = 1; version <= 2; version++) {
             char buf[PP_BUILD_MAX];
             int n = pp_build(version, &s, &d, false, buf, sizeof buf);
-            REQUIRE(n > 0);
+            REQUIRE(n > 0 && n <= (version == 1 ? 104 : 52));
             check_every_prefix_wants_more(buf, (size_t)n);
         }
     }

@@ -69,8 +69,13 @@ static int build_v1_tcp(const rsock_addr *src, const rsock_addr *dst, char *buf,
     int af = v4 ? AF_INET : AF_INET6;
     inet_ntop(af, sip, s, sizeof s);
     inet_ntop(af, dip, d, sizeof d);
-    int n = snprintf(buf, cap, "PROXY TCP%c %s %s %d %d\r\n", v4 ? '4' : '6', s, d, sport, dport);
-    return (size_t)n < cap ? n : -ENOSPC;
+    char line[PP_BUILD_MAX + 1]; /* room for snprintf's NUL, which the header has not */
+    int n = snprintf(line, sizeof line, "PROXY TCP%c %s %s %d %d\r\n", v4 ? '4' : '6', s, d, sport,
+                     dport);
+    if ((size_t)n > cap)
+        return -ENOSPC;
+    memcpy(buf, line, (size_t)n);
+    return n;
 }
 
 static int build_v1(const rsock_addr *src, const rsock_addr *dst, char *buf, size_t cap)

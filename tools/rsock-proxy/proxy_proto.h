@@ -16,7 +16,8 @@
 /* Version 2: the fixed part, and the largest header (the length is 16 bits). */
 #define PP_V2_FIXED 16
 #define PP_V2_MAX (PP_V2_FIXED + 65535)
-/* Room pp_build ever needs (a v1 TCP6 line, a v2 TCP6 header). */
+/* Room pp_build ever needs: a v1 TCP6 line is at most 104 bytes, a v2
+ * header 52 (TCP6; Unix clients are sent as LOCAL, without addresses). */
 #define PP_BUILD_MAX 108
 
 /* A parsed header. */
