@@ -69,19 +69,19 @@ static int read_passed(const char *local)
     return 0;
 }
 
-/* A socket the proxy can accept on: a stream socket, listening. */
-static int check_listening(const char *local, rsock_t *s)
+/* A socket the proxy can accept on: a stream socket, listening.  `fd` is
+ * the descriptor to name (as inherited: s may hold a duplicate). */
+static int check_listening(const char *local, rsock_t *s, int fd)
 {
     int listening = 0;
     if (rsock_type(s) != SOCK_STREAM)
-        return refuse(local, EINVAL, "descriptor %d is not a stream socket (type %d)",
-                      rsock_fd(s), rsock_type(s));
+        return refuse(local, EINVAL, "descriptor %d is not a stream socket (type %d)", fd,
+                      rsock_type(s));
     if (rsock_getsockopt_int(s, SOL_SOCKET, SO_ACCEPTCONN, &listening) < 0)
         return refuse(local, EINVAL, "%s", rsock_error_message());
     if (!listening)
         return refuse(local, EINVAL,
-                      "descriptor %d is not listening (a socket unit needs Accept=no)",
-                      rsock_fd(s));
+                      "descriptor %d is not listening (a socket unit needs Accept=no)", fd);
     return 0;
 }
 
@@ -119,7 +119,7 @@ static int from_systemd(const char *local, rsock_t **out, size_t max)
     for (int i = 0; i < passed.n && n < max; i++) {
         if (!wanted(i, name))
             continue;
-        if ((rc = check_listening(local, passed.socks[i])) < 0)
+        if ((rc = check_listening(local, passed.socks[i], rsock_fd(passed.socks[i]))) < 0)
             return rc;
         n++;
     }
@@ -171,7 +171,7 @@ static int from_fd(const char *local, rsock_t **out)
         close(copy);
         return refuse(local, -rc, "%s", rsock_error_message());
     }
-    if ((rc = check_listening(local, s)) < 0) {
+    if ((rc = check_listening(local, s, fd)) < 0) {
         rsock_close(s);
         return rc;
     }
@@ -190,21 +190,4 @@ int inherited_listeners(const char *local, rsock_t **out, size_t max)
     if (!strcmp(local, "systemd") || !strncmp(local, "systemd:", 8))
         return from_systemd(local, out, max);
     return refuse(local, EINVAL, "not an inherited socket (systemd, systemd:NAME or fd:N)");
-}
-
-int inherited_dup(rsock_t *s, rsock_t **out)
-{
-    int copy = fcntl(rsock_fd(s), F_DUPFD_CLOEXEC, 3);
-    if (copy < 0) {
-        int err = errno;
-        fprintf(stderr, "rsock-proxy: cannot duplicate listening descriptor %d: %s\n",
-                rsock_fd(s), strerror(err));
-        return -err;
-    }
-    int rc = rsock_fdopen(copy, out);
-    if (rc < 0) {
-        fprintf(stderr, "rsock-proxy: %s\n", rsock_error_message());
-        close(copy);
-    }
-    return rc;
 }

@@ -7,16 +7,14 @@
  * Each must be a listening stream socket.
  *
  * Threads: rsock waits on a device with one thread's loop only, and an
- * inherited socket cannot be bound again per thread (SO_REUSEPORT), so the
- * thread that opened the inherited sockets owns them, and every other
- * thread that should accept on one makes its own device on a duplicate of
- * its descriptor (inherited_dup): the same kernel socket in several epoll
- * sets.  Each pending connection then wakes every such thread and one of
- * them accepts it (the others' accept says "would block" and they wait
- * again): connections spread over the threads, at the price of a wasted
- * wake per thread per connection; SO_REUSEPORT's hashing does not apply.
- * Accepting on thread 0 alone wastes nothing but serves every connection
- * of that LOCAL on one core. */
+ * inherited socket cannot be bound again per thread (SO_REUSEPORT joins
+ * only sockets of one owner that all set it before binding, and systemd's
+ * socket is root's, without it).  So thread 0, which opens the listeners, owns
+ * an inherited socket and alone accepts on it; its connections are served
+ * there.  (Duplicating the descriptor into every thread's loop would work
+ * too, but each connection would then wake every thread, one accepting and
+ * the others finding nothing, and with no SO_REUSEPORT hashing the spread
+ * is whoever wakes first.  A LOCAL that needs every core binds an address.) */
 #ifndef RSOCK_PROXY_ACTIVATION_H
 #define RSOCK_PROXY_ACTIVATION_H
 
@@ -36,10 +34,5 @@ bool is_inherited_local(const char *local);
  * -ENOTSOCK, -ENOMEM.  Call it from one thread (the one that opens the
  * listeners). */
 int inherited_listeners(const char *local, rsock_t **out, size_t max);
-
-/* A device of the calling thread on a duplicate of s's descriptor: the
- * same listening socket, waited on by this thread's loop (see above).
- * 0, or -errno (said on standard error). */
-int inherited_dup(rsock_t *s, rsock_t **out);
 
 #endif
