@@ -173,6 +173,8 @@ int main(int argc, char **argv)
     if (worker_start(&workers[0]) < 0 || control_start() < 0)
         return 1;
     notify_ready();
+    notify_status("relaying %d listener%s on %d thread%s", current->nlisteners,
+                  current->nlisteners == 1 ? "" : "s", nworkers, nworkers == 1 ? "" : "s");
     control_wait_end(); /* the loop serves thread 0's connections meanwhile */
     finish();
     return 0;

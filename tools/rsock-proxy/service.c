@@ -9,6 +9,7 @@
  * Open connections keep the generation they started in, to their end. */
 #include "proxy.h"
 #include "metrics.h"
+#include "activation.h"
 #include "notify.h"
 
 #include <errno.h>
@@ -59,6 +60,12 @@ static int place_listener(struct listener *l, const struct generation *old)
     if (kept) {
         l->local = kept->local;
         l->inherited = kept->inherited;
+    } else if (is_inherited_local(l->lc->local)) {
+        int rc = inherited_listeners(l->lc->local, &l->first, 1); /* said */
+        if (rc < 0)
+            return rc;
+        l->inherited = true;
+        rsock_getsockname(l->first, &l->local);
     } else {
         if (rsock_addr_parse(&l->local, l->lc->local) < 0) {
             log_line(-1, "listener %s: LOCAL %s: %s", l->lc->name, l->lc->local,

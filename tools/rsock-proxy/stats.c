@@ -2,6 +2,7 @@
  * its bytes when it ends (rsock_relay reports them then), so bytes_up and
  * bytes_down count finished connections; connections and active are live. */
 #include "proxy.h"
+#include "notify.h"
 
 #include <stdio.h>
 
@@ -16,6 +17,9 @@ void print_summary(const char *when)
         down += STAT_GET(w->down);
         errors += STAT_GET(w->errors);
     }
+    notify_status("%s: connections=%lld active=%lld bytes_up=%lld bytes_down=%lld errors=%lld",
+                  when, (long long)conns, (long long)active, (long long)up, (long long)down,
+                  (long long)errors);
     log_flush(true);
     if (cfg.verbose >= 0)
         fprintf(stderr,

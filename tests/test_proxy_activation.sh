@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# rsock-proxy and systemd (issue 15, item 1), under Debian's
+# systemd-socket-activate, which binds the socket, waits for the first
+# client and then execs the proxy with it (LISTEN_FDS):
+# 1. LOCAL systemd on TCP serves that first client and the next, and with
+#    NOTIFY_SOCKET set (a socat datagram receiver) the proxy says READY=1
+#    and STATUS=, then STOPPING=1 on SIGTERM, and exits 0.
+# 2. LOCAL fd:3 on a Unix socket passed the same way serves a client.
+# 3. LOCAL fd:9 (the socket moved to descriptor 9 by a shell) serves, and
+#    the proxy holds the socket once: descriptor 9 is closed once adopted.
+# 4. Refusals exit 1 naming LOCAL: systemd with nothing passed, or with a
+#    LISTEN_FDS that is no number; fd:N not open, not a socket, not
+#    listening; and nothing is bound.
+source "$(dirname "$0")/lib/proxy.sh"
+need systemd-socket-activate socat
+start_echo 127.0.0.1:0
+
+# echo_through_tcp PORT WORD: WORD comes back through the proxy on PORT.
+echo_through_tcp() {
+  local reply
+  exec 7<>"/dev/tcp/127.0.0.1/$1" || fail "cannot connect to port $1"
+  printf '%s\n' "$2" >&7
+  read -r -t 10 reply <&7 || fail "no echo through port $1"
+  exec 7>&- 7<&-
+  [ "$reply" = "$2" ] || fail "echo through port $1: \"$reply\", want \"$2\""
+}
+
+# stop PID NAME: SIGTERM, and the proxy exits 0.
+stop() {
+  local rc=0
+  kill -TERM "$1"
+  wait "$1" || rc=$?
+  [ "$rc" = 0 ] || fail "$2: exit $rc after SIGTERM, want 0"
+}
+
+# until_exists PATH: the socket file appears (bounded).
+until_exists() {
+  for _ in $(seq 200); do [ -S "$1" ] && return 0; sleep 0.05; done
+  fail "$1 did not appear"
+}
+
+# 1. systemd, TCP, with the notify protocol.
+start notify socat -u UNIX-RECV:"$WORK/notify.sock" STDOUT
+until_exists "$WORK/notify.sock"
+port=$(free_port)
+start sd systemd-socket-activate -l "127.0.0.1:$port" -E NOTIFY_SOCKET="$WORK/notify.sock" \
+  "$PROXY" systemd "$ECHO_ADDR"
+sd_pid=$LAST_PID
+wait_for "$WORK/sd.log" "^Listening on 127.0.0.1:$port" >/dev/null
+echo_through_tcp "$port" first # this client is what starts the proxy
+echo_through_tcp "$port" second
+wait_for "$WORK/sd.log" 'relaying ' >/dev/null
+wait_for "$WORK/notify.log" 'READY=1' >/dev/null
+wait_for "$WORK/notify.log" 'STATUS=' >/dev/null
+[ "$(readlink "/proc/$sd_pid/exe")" = "$(readlink -f "$PROXY")" ] ||
+  fail "pid $sd_pid is not the proxy (systemd-socket-activate should exec it)"
+stop "$sd_pid" "LOCAL systemd"
+wait_for "$WORK/notify.log" 'STOPPING=1' >/dev/null
+pass "LOCAL systemd under systemd-socket-activate: served two clients; READY=1, STATUS=, STOPPING=1 arrived"
+
+# 2. fd:3, a Unix socket.
+start sdu systemd-socket-activate -l "$WORK/front.sock" "$PROXY" fd:3 "$ECHO_ADDR"
+sdu_pid=$LAST_PID
+until_exists "$WORK/front.sock"
+reply=$(printf 'unix\n' | timeout 10 socat -t 5 - UNIX-CONNECT:"$WORK/front.sock") ||
+  fail "socat through fd:3"
+[ "$reply" = unix ] || fail "echo through fd:3: \"$reply\""
+stop "$sdu_pid" "LOCAL fd:3"
+pass "LOCAL fd:3 (a Unix socket from systemd-socket-activate) served a client"
+
+# 3. fd:9: the socket moved by a shell before the proxy starts.
+port=$(free_port)
+start sd9 systemd-socket-activate -l "127.0.0.1:$port" \
+  bash -c 'exec 9<&3 3<&-; exec "$0" fd:9 "$1"' "$PROXY" "$ECHO_ADDR"
+sd9_pid=$LAST_PID
+wait_for "$WORK/sd9.log" "^Listening on 127.0.0.1:$port" >/dev/null
+echo_through_tcp "$port" nine
+# The listening socket's inode (/proc/net/tcp: local port in hex, state 0A
+# LISTEN), then how many of the proxy's descriptors hold it: one.
+inode=$(awk -v p="$(printf ':%04X' "$port")" '$2 ~ p"$" && $4 == "0A" {print $10}' /proc/net/tcp)
+[ -n "$inode" ] || fail "fd:9: no listening socket on port $port in /proc/net/tcp"
+held=$(find "/proc/$sd9_pid/fd" -lname "socket:\[$inode\]" | wc -l)
+[ "$held" = 1 ] || fail "fd:9: the proxy holds the listening socket $held times, want 1 (9 not closed?)"
+stop "$sd9_pid" "LOCAL fd:9"
+pass "LOCAL fd:9 served a client; the proxy holds its socket once (9 closed once adopted)"
+
+# 4. Refusals: exit 1 at once, the message names LOCAL.
+refused() { # EXPECTED-TEXT COMMAND...
+  local want=$1 out rc=0
+  shift
+  out=$(timeout 10 "$@" 2>&1 </dev/null) || rc=$?
+  [ "$rc" = 1 ] || fail "$*: exit $rc, want 1 (output: $out)"
+  grep -qF -- "$want" <<<"$out" || fail "$*: \"$out\" lacks \"$want\""
+}
+checks=0
+refused "LOCAL systemd: no socket was passed" env -u LISTEN_PID -u LISTEN_FDS "$PROXY" systemd "$ECHO_ADDR"
+checks=$((checks + 1))
+refused 'LISTEN_FDS="two" is not a count of descriptors' \
+  bash -c 'export LISTEN_PID=$$ LISTEN_FDS=two; exec "$0" systemd "$1"' "$PROXY" "$ECHO_ADDR"
+checks=$((checks + 1))
+refused "LOCAL fd:99: descriptor 99 is not open" "$PROXY" fd:99 "$ECHO_ADDR"
+checks=$((checks + 1))
+refused "LOCAL fd:0: descriptor 0 is not a socket" "$PROXY" fd:0 "$ECHO_ADDR"
+checks=$((checks + 1))
+refused "LOCAL fd:x1: fd:N takes a descriptor number" "$PROXY" fd:x1 "$ECHO_ADDR"
+checks=$((checks + 1))
+# A connected socket, not a listening one, as descriptor 5.
+refused "LOCAL fd:5: descriptor 5 is not listening" \
+  bash -c 'exec 5<>"/dev/tcp/${1%:*}/${1##*:}" && exec "$0" fd:5 "$1"' "$PROXY" "$ECHO_ADDR"
+checks=$((checks + 1))
+pass "$checks refused inherited LOCALs: exit 1, each message naming LOCAL"
