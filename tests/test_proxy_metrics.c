@@ -255,6 +255,8 @@ static void test_refusals_states_reloads(void)
     metrics_refused("edge", END_LIMIT);
     metrics_refused("edge", END_PROXY_HEADER);
     metrics_refused("edge", END_EOF); /* not an error: counted as one of unknown kind */
+    metrics_refused_at(metrics_for("edge", ""), END_PROXY_HEADER);
+    metrics_refused_at(NULL, END_LIMIT);
     struct traffic *b1 = metrics_for("edge", "b1");
     metrics_opened(b1);
     metrics_closed(b1, 1, 10, 20, END_IDLE);
@@ -267,7 +269,7 @@ static void test_refusals_states_reloads(void)
     metrics_reloaded(false);
     char *text = render();
     CHECK_SERIES(text, "rsock_proxy_errors_total{listener=\"edge\",kind=\"limit\"}", 2);
-    CHECK_SERIES(text, "rsock_proxy_errors_total{listener=\"edge\",kind=\"proxy_header\"}", 1);
+    CHECK_SERIES(text, "rsock_proxy_errors_total{listener=\"edge\",kind=\"proxy_header\"}", 2);
     CHECK_SERIES(text, "rsock_proxy_errors_total{listener=\"edge\",kind=\"error\"}", 1);
     CHECK_SERIES(text, "rsock_proxy_errors_total{listener=\"edge\",kind=\"idle\"}", 2);
     CHECK_SERIES(text, "rsock_proxy_errors_total{listener=\"edge\",kind=\"no_backend\"}", 0);

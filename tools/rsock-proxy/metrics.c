@@ -204,11 +204,15 @@ void metrics_closed(struct traffic *t, double seconds, int64_t up, int64_t down,
         ADD(t->errors[(unsigned)how < END_KINDS ? how : END_ERROR], 1);
 }
 
+void metrics_refused_at(struct traffic *own, enum end_kind why)
+{
+    if (own)
+        ADD(own->errors[(unsigned)why < END_KINDS && why != END_EOF ? why : END_ERROR], 1);
+}
+
 void metrics_refused(const char *listener, enum end_kind why)
 {
-    struct traffic *t = metrics_for(listener, "");
-    if (t)
-        ADD(t->errors[(unsigned)why < END_KINDS && why != END_EOF ? why : END_ERROR], 1);
+    metrics_refused_at(metrics_for(listener, ""), why);
 }
 
 void metrics_backend_up(const char *listener, const char *backend, bool up)

@@ -77,6 +77,10 @@ void metrics_closed(struct traffic *t, double seconds, int64_t up, int64_t down,
  * Looks the listener up (the registry's lock). */
 void metrics_refused(const char *listener, enum end_kind why);
 
+/* As metrics_refused, on the counters metrics_for(listener, "") gave,
+ * without the registry's lock: for the per-connection path.  NULL: no-op. */
+void metrics_refused_at(struct traffic *own, enum end_kind why);
+
 /* A backend's state from the health checks: backend_up 1 or 0.  A backend
  * never reported has no backend_up series. */
 void metrics_backend_up(const char *listener, const char *backend, bool up);
