@@ -117,6 +117,8 @@ static void check_rc(const char *what, const rsock_sockopt *r, long long rc)
         FAIL("%s %s returned %lld", what, r ? r->name : "(random)", rc);
 }
 
+static rsock_addr fuzz_addr; /* where an addr get writes */
+
 /* A value of type t from the input (a bool only ever 0 or 1). */
 static void fill(input *in, rsock_optval *v, rsock_opttype t, void *buf, size_t len)
 {
@@ -137,6 +139,7 @@ static void fill(input *in, rsock_optval *v, rsock_opttype t, void *buf, size_t 
     case RSOCK_OPT_MREQ_SRC: take(in, &v->mreq_src, sizeof v->mreq_src); break;
     case RSOCK_OPT_MREQ6: take(in, &v->mreq6, sizeof v->mreq6); break;
     case RSOCK_OPT_UCRED: take(in, &v->ucred, sizeof v->ucred); break;
+    case RSOCK_OPT_ADDR: v->addr = &fuzz_addr; break; /* the caller's, as for bytes */
     default: v->i = take_int(in); break;
     }
 }
@@ -162,7 +165,7 @@ static void generic(input *in, rsock_t *s, const rsock_sockopt *r, bool set, uin
     rsock_opttype t = set ? r->set : r->get;
     unsigned pick = take_u8(in);
     if (set && pick < 16)
-        t = (rsock_opttype)(pick % (RSOCK_OPT_UCRED + 1));
+        t = (rsock_opttype)(pick % (RSOCK_OPT_ADDR + 1));
     rsock_optval v;
     fill(in, &v, t, buf, len);
     if (set) {
@@ -183,7 +186,8 @@ static void typed(input *in, rsock_t *s, const rsock_sockopt *r, unsigned which,
     double d;
     bool on;
     ssize_t n;
-    switch (which % 8) {
+    rsock_addr a;
+    switch (which % 9) {
     case 0: check_rc("get_int", r, rsock_getsockopt_int(s, r->level, r->opt, &i)); break;
     case 1: check_rc("set_int", r, rsock_setsockopt_int(s, r->level, r->opt, i)); break;
     case 2: check_rc("get_timeval", r, rsock_getsockopt_timeval(s, r->level, r->opt, &d)); break;
@@ -199,6 +203,7 @@ static void typed(input *in, rsock_t *s, const rsock_sockopt *r, unsigned which,
         if (n > (ssize_t)len)
             FAIL("rsock_getsockopt_bytes %s: %zd bytes into %zu", r->name, n, len);
         break;
+    case 8: check_rc("get_addr", r, rsock_getsockopt_addr(s, r->level, r->opt, &a)); break;
     default:
         take(in, buf, len);
         check_rc("set_bytes", r, rsock_setsockopt_bytes(s, r->level, r->opt, len ? buf : NULL, len));

@@ -328,7 +328,8 @@ typedef enum {
     RSOCK_OPT_MREQ,     /* v.mreq: IPv4 group and interface address */
     RSOCK_OPT_MREQ_SRC, /* v.mreq_src: group, interface, source */
     RSOCK_OPT_MREQ6,    /* v.mreq6: IPv6 group, interface index */
-    RSOCK_OPT_UCRED     /* v.ucred: SO_PEERCRED */
+    RSOCK_OPT_UCRED,    /* v.ucred: SO_PEERCRED */
+    RSOCK_OPT_ADDR      /* v.addr: the caller's rsock_addr, filled by a get */
 } rsock_opttype;
 
 /* A tagged option value; `type` says which member is meaningful. */
@@ -343,8 +344,20 @@ typedef struct {
         struct { struct in_addr group, iface, source; } mreq_src;
         struct { struct in6_addr group; unsigned ifindex; } mreq6;
         struct ucred ucred;                                  /* SO_PEERCRED */
+        rsock_addr *addr; /* SO_ORIGINAL_DST: set it (and type) before a get */
     };
 } rsock_optval;
+
+/* The original destination of a connection that netfilter redirected
+ * (nftables `redirect`, `dnat`): a get-only row of type addr, read on the
+ * accepted socket.  The kernel's headers name them (<linux/netfilter_ipv4.h>,
+ * <linux/netfilter_ipv6/ip6_tables.h>); libc's do not. */
+#ifndef SO_ORIGINAL_DST
+#define SO_ORIGINAL_DST 80 /* level IPPROTO_IP */
+#endif
+#ifndef IP6T_SO_ORIGINAL_DST
+#define IP6T_SO_ORIGINAL_DST 80 /* level IPPROTO_IPV6 */
+#endif
 
 /* One row of the option table: the types its get and set take
  * (RSOCK_OPT_NONE: that direction is not allowed).  One row per defsockopt
@@ -392,6 +405,11 @@ RSOCK_API int rsock_setsockopt_linger(rsock_t *s, bool on, int seconds);
 RSOCK_API ssize_t rsock_getsockopt_bytes(rsock_t *s, int level, int opt, void *buf, size_t len);
 RSOCK_API int rsock_setsockopt_bytes(rsock_t *s, int level, int opt, const void *buf,
                                      size_t len);
+/* An address option (SO_ORIGINAL_DST, IP6T_SO_ORIGINAL_DST) into *out, its
+ * len that of the family the kernel wrote.  Errors as above: -EINVAL (NULL
+ * out), and the kernel's: -ENOENT (no conntrack entry: the connection was
+ * not tracked), -ENOPROTOOPT (not TCP, or the kernel has no conntrack). */
+RSOCK_API int rsock_getsockopt_addr(rsock_t *s, int level, int opt, rsock_addr *out);
 
 /* ======================================================================
  * Constants  (reference: the Constants list)

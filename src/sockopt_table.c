@@ -16,7 +16,10 @@
  *  - beyond the reference, rows for the options rsock's typed control data
  *    asks for: SO_TIMESTAMPNS, SO_TIMESTAMPING, SO_RXQ_OVFL, IPV6_RECVERR,
  *    IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS, IPV6_TCLASS, UDP_SEGMENT, UDP_GRO,
- *    and TCP_INFO (get-only bytes; decoded by rsock_get_tcp_info). */
+ *    and TCP_INFO (get-only bytes; decoded by rsock_get_tcp_info);
+ *  - and for transparent proxies: IP_TRANSPARENT, IPV6_TRANSPARENT (int),
+ *    SO_ORIGINAL_DST and IP6T_SO_ORIGINAL_DST (get-only addr: the kernel
+ *    writes a sockaddr_in / sockaddr_in6 and leaves the length as given). */
 #include "internal.h"
 
 #include <netinet/in.h>
@@ -121,6 +124,10 @@ static const rsock_sockopt rows[] = {
     ROW(IPPROTO_TCP, TCP_INFO, BYTES, NONE), /* decoded: rsock_get_tcp_info */
     ROW(IPPROTO_UDP, UDP_SEGMENT, INT, INT), /* GSO segment size: rsock_send_gso */
     ROW(IPPROTO_UDP, UDP_GRO, INT, INT),
+    ROW(IPPROTO_IP, IP_TRANSPARENT, INT, INT),       /* TPROXY: CAP_NET_ADMIN */
+    ROW(IPPROTO_IPV6, IPV6_TRANSPARENT, INT, INT),
+    ROW(IPPROTO_IP, SO_ORIGINAL_DST, ADDR, NONE),    /* netfilter's, before NAT */
+    ROW(IPPROTO_IPV6, IP6T_SO_ORIGINAL_DST, ADDR, NONE),
 };
 
 #define ROW_COUNT (sizeof rows / sizeof rows[0])
@@ -155,6 +162,6 @@ const rsock_sockopt *rsock_sockopt_by_name(const char *name)
 const char *rsock_opttype_name(rsock_opttype t)
 {
     static const char *const names[] = {"none",   "int",      "bytes", "linger", "timeval",
-                                        "mreq",   "mreq-src", "mreq6", "ucred"};
+                                        "mreq",   "mreq-src", "mreq6", "ucred",  "addr"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "unknown";
 }
