@@ -5,7 +5,8 @@
 # 1. LOCAL systemd on TCP serves that first client and the next, and with
 #    NOTIFY_SOCKET set (a socat datagram receiver) the proxy says READY=1
 #    and STATUS=, then STOPPING=1 on SIGTERM, and exits 0.
-# 2. LOCAL fd:3 on a Unix socket passed the same way serves a client.
+# 2. LOCAL fd:3 on a Unix socket passed the same way serves a client, and
+#    READY=1 reaches an abstract NOTIFY_SOCKET (@name).
 # 3. LOCAL fd:9 (the socket moved to descriptor 9 by a shell) serves, and
 #    the proxy holds the socket once: descriptor 9 is closed once adopted.
 # 4. Refusals exit 1 naming LOCAL: systemd with nothing passed, or with a
@@ -58,15 +59,20 @@ stop "$sd_pid" "LOCAL systemd"
 wait_for "$WORK/notify.log" 'STOPPING=1' >/dev/null
 pass "LOCAL systemd under systemd-socket-activate: served two clients; READY=1, STATUS=, STOPPING=1 arrived"
 
-# 2. fd:3, a Unix socket.
-start sdu systemd-socket-activate -l "$WORK/front.sock" "$PROXY" fd:3 "$ECHO_ADDR"
+# 2. fd:3, a Unix socket; NOTIFY_SOCKET in the abstract namespace.
+abstract=rsock-test-notify-$$
+start notify2 socat -u ABSTRACT-RECV:"$abstract" STDOUT
+for _ in $(seq 200); do grep -q "@$abstract" /proc/net/unix && break; sleep 0.05; done
+start sdu systemd-socket-activate -l "$WORK/front.sock" -E NOTIFY_SOCKET="@$abstract" \
+  "$PROXY" fd:3 "$ECHO_ADDR"
 sdu_pid=$LAST_PID
 until_exists "$WORK/front.sock"
 reply=$(printf 'unix\n' | timeout 10 socat -t 5 - UNIX-CONNECT:"$WORK/front.sock") ||
   fail "socat through fd:3"
 [ "$reply" = unix ] || fail "echo through fd:3: \"$reply\""
+wait_for "$WORK/notify2.log" 'READY=1' >/dev/null
 stop "$sdu_pid" "LOCAL fd:3"
-pass "LOCAL fd:3 (a Unix socket from systemd-socket-activate) served a client"
+pass "LOCAL fd:3 (a Unix socket from systemd-socket-activate) served a client; READY=1 to @$abstract"
 
 # 3. fd:9: the socket moved by a shell before the proxy starts.
 port=$(free_port)
