@@ -192,18 +192,34 @@ static void relay(struct conn *c)
     }
 }
 
+/* --max-per-client and --rate-limit (admit.c): refused over either. */
+static bool admitted(struct conn *c)
+{
+    const char *why = "";
+    if (admit(c->l, &c->peer, &why))
+        return true;
+    refuse(c, END_LIMIT, "%s: refused: %s", why);
+    return false;
+}
+
 static void serve(void *arg)
 {
     struct conn *c = arg;
     struct worker *w = c->w;
     c->began = rsock_now();
-    if ((!c->l->lc->accept_proxy || read_proxy_header(c) == 0) && reach_backend(c) == 0) {
+    bool in = (!c->l->lc->accept_proxy || read_proxy_header(c) == 0) && admitted(c);
+    bool funded = in && budget_take() == 0; /* --buffer-budget: may wait here */
+    if (funded && reach_backend(c) == 0) {
         if (!c->l->lc->send_proxy || send_proxy_header(c) >= 0)
             relay(c);
         else
             metrics_closed(c->backend->traffic, 0, 0, 0, END_ERROR);
         server_release(c->backend);
     }
+    if (funded)
+        budget_release();
+    if (in)
+        admit_done(c->l, &c->peer);
     rsock_close(c->server);
     rsock_close(c->client);
     generation_put(c->l->gen);

@@ -107,6 +107,7 @@ int open_listener(const struct listener *l, const rsock_addr *at, bool reuseport
     if (rc < 0) {
         log_line(-1, "cannot listen on %s: %s", l->lc->local,
                  in_the_way[0] ? in_the_way : rsock_error_message());
+        privs_note_bind_failure(rc);
         rsock_close(s);
         return rc;
     }

@@ -65,7 +65,7 @@ static int setup(void)
     if (make_workers() < 0)
         return -1;
     fit_fd_limit();
-    if (slots_init() < 0) {
+    if (slots_init() < 0 || budget_init() < 0) {
         fprintf(stderr, "rsock-proxy: %s\n", rsock_error_message());
         return -1;
     }
@@ -167,8 +167,8 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return rc > 0 || (rc == 0 && cfg.check_only) ? 0 : 2;
     }
-    if (setup() < 0 || start_threads() < 0)
-        return 1;
+    if (setup() < 0 || start_threads() < 0 || privs_drop() < 0)
+        return 1; /* privs_drop: once every thread has bound, before any serves */
     print_start_lines();
     if (worker_start(&workers[0]) < 0 || control_start() < 0)
         return 1;

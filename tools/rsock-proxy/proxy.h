@@ -9,6 +9,9 @@
  *   log.c         log lines: escaped, repeats summarized, text or JSON
  *   limits.c      the descriptor budget: how many connections fit
  *   slots.c       --max-conns: connection slots over all threads
+ *   privs.c       --user, --chroot, --keep-cap: the drop after binding
+ *   admit.c       --max-per-client, --rate-limit: a new connection's limits
+ *   budget.c      --buffer-budget: connections that relay at once
  *   sockets.c     socket options of listeners and connections
  *   listener.c    a listening socket, and a Unix LOCAL's file
  *   acceptor.c    one thread's accept loop for one listener
@@ -93,6 +96,25 @@ int slots_init(void);
 void slots_end(void);
 int slot_wait(void);     /* 0: a slot is ours; -ECANCELED (the proxy stops) */
 void slot_release(void); /* give one back, waking an acceptor parked for it */
+
+/* privs.c: main calls privs_drop once the threads are started (every one
+ * parks in privs_thread_gate, between binding and serving): --chroot,
+ * --user, --keep-cap, checked in /proc/self/status; exits (said) when
+ * anything is not as asked.  A root without --user is warned. */
+int privs_drop(void);
+void privs_thread_gate(void);         /* a worker thread, before its loop */
+void privs_note_bind_failure(int rc); /* after a bind's failure: -EACCES explained */
+
+/* admit.c: true to serve a client of l (peer: its address, the PROXY
+ * header's if any); false with *why when over --max-per-client or
+ * --rate-limit.  Each true is followed by one admit_done at the end. */
+bool admit(struct listener *l, const rsock_addr *peer, const char **why);
+void admit_done(struct listener *l, const rsock_addr *peer);
+
+/* budget.c: --buffer-budget, connections that relay at once. */
+int budget_init(void);     /* after fit_fd_limit: 0, or -errno (said) */
+int budget_take(void);     /* 0: may relay (waits for it); -ECANCELED */
+void budget_release(void); /* after the relay */
 
 /* sockets.c */
 void apply_sockopts(const struct proxy_config *c, rsock_t *s, int where);

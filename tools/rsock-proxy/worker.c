@@ -151,6 +151,7 @@ void *worker_thread(void *worker)
     struct worker *w = worker;
     if (worker_start(w) < 0)
         exit(1);
+    privs_thread_gate(); /* bound: wait for --user/--chroot/--keep-cap before serving */
     rsock_run(); /* until the steward has drained this thread */
     return NULL;
 }

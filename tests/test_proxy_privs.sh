@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# rsock-proxy --user, --chroot, --keep-cap net_admin (issue 15, item 5), as
+# root (CI runs as root; elsewhere: skipped):
+# 1. --user U (a throwaway system user with a supplementary group), 3 threads:
+#    every thread's real, effective, saved and fs uid and gid are U's, the
+#    groups exactly U's, no capability left (effective, permitted, bounding),
+#    and it still relays (checksummed);
+# 2. --keep-cap net_admin: CapEff, CapPrm and CapBnd exactly 0x1000 in every
+#    thread;
+# 3. --chroot DIR: the process's root and cwd are DIR, and it relays;
+# 4. root without --user: a warning; with --user: none;
+# 5. refused, exit 1 with a message: an unknown user, a missing chroot dir;
+# 6. a reload adding a LOCAL on a port below 1024 after the drop: refused
+#    whole, the bind's EACCES explained, the old listener still serving.
+source "$(dirname "$0")/lib/proxy.sh"
+if [ "$(id -u)" != 0 ]; then echo "SKIP: needs root (CI runs as root)"; exit 77; fi
+checks=0
+
+# The user: a throwaway one with a supplementary group, else nobody.
+user=nobody
+if command -v useradd >/dev/null && command -v groupadd >/dev/null; then
+  user=rsockpx$$ group=rsockpxg$$
+  groupadd -r "$group" && useradd -r -M -d /nonexistent -s /usr/sbin/nologin -G "$group" "$user" ||
+    fail "useradd $user"
+  trap 'cleanup; userdel "$user" 2>/dev/null; groupdel "$group" 2>/dev/null || true' EXIT
+fi
+uid=$(id -u "$user") gid=$(id -g "$user")
+want_groups=$(id -G "$user" | tr ' ' '\n' | sort -n | xargs)
+chmod 755 "$WORK" # the user reads the config file at a reload
+start_echo 127.0.0.1:0
+
+# field PID|PID/task/TID NAME: the values of a /proc status line.
+field() { awk -v k="$2:" '$1 == k {$1 = ""; print substr($0, 2)}' "/proc/$1/status"; }
+# every_task PID NAME WANT: that line is WANT in every thread.
+every_task() {
+  local n=0 t
+  for t in /proc/"$1"/task/*; do
+    got=$(field "${t#/proc/}" "$2" | xargs)
+    [ "$got" = "$3" ] || fail "thread ${t##*/}: $2 is \"$got\", want \"$3\""
+    n=$((n + 1))
+  done
+  echo "$n"
+}
+relays() { timeout 20 "$PUSH" -n 4M -c 4 -t 15 "$PROXY_ADDR" >"$WORK/push.log" 2>&1 ||
+  fail "$1: does not relay: $(cat "$WORK/push.log")"; }
+stop_proxy() { kill -TERM "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true; }
+
+start_proxy --threads 3 --user "$user" "$ECHO_ADDR"
+wait_for "$WORK/proxy.log" "running as $user " >/dev/null
+n=$(every_task "$PROXY_PID" Uid "$uid $uid $uid $uid")
+every_task "$PROXY_PID" Gid "$gid $gid $gid $gid" >/dev/null
+for cap in CapEff CapPrm CapBnd CapAmb; do every_task "$PROXY_PID" $cap 0000000000000000 >/dev/null; done
+groups=$(field "$PROXY_PID" Groups | tr ' ' '\n' | sort -n | xargs)
+[ "$groups" = "$want_groups" ] || fail "Groups: \"$groups\", want \"$want_groups\" ($user's)"
+[ "$n" -ge 3 ] || fail "only $n threads seen"
+relays "--user $user"
+! grep -q 'warning: running as root' "$WORK/proxy.log" || fail "--user given, yet the root warning"
+stop_proxy
+pass "--user $user, $n threads: uid $uid and gid $gid (real, effective, saved, fs), groups $groups, no capability, relays"
+checks=$((checks + 1))
+
+: >"$WORK/proxy.log"
+start_proxy --threads 2 --user "$user" --keep-cap net_admin "$ECHO_ADDR"
+wait_for "$WORK/proxy.log" 'kept CAP_NET_ADMIN' >/dev/null
+for cap in CapEff CapPrm CapBnd; do n=$(every_task "$PROXY_PID" $cap 0000000000001000); done
+every_task "$PROXY_PID" Uid "$uid $uid $uid $uid" >/dev/null
+relays "--keep-cap net_admin"
+stop_proxy
+pass "--keep-cap net_admin: CapEff, CapPrm, CapBnd exactly 0x1000 in all $n threads, relays"
+checks=$((checks + 1))
+
+: >"$WORK/proxy.log"
+jail=$WORK/jail && mkdir "$jail"
+start_proxy --user "$user" --chroot "$jail" "$ECHO_ADDR"
+wait_for "$WORK/proxy.log" "chroot $jail" >/dev/null
+[ "$(readlink "/proc/$PROXY_PID/root")" = "$jail" ] || fail "root is $(readlink "/proc/$PROXY_PID/root")"
+[ "$(readlink "/proc/$PROXY_PID/cwd")" = "$jail" ] || fail "cwd is $(readlink "/proc/$PROXY_PID/cwd")"
+relays "--chroot"
+stop_proxy
+pass "--chroot $jail: root and cwd there, relays"
+checks=$((checks + 1))
+
+: >"$WORK/proxy.log"
+start_proxy "$ECHO_ADDR"
+wait_for "$WORK/proxy.log" 'warning: running as root without --user' >/dev/null
+stop_proxy
+pass "root without --user: warned"
+checks=$((checks + 1))
+
+for bad in "--user nosuchuser$$:no such user" "--chroot $WORK/none:chroot $WORK/none: No such file"; do
+  rc=0
+  timeout 10 "$PROXY" ${bad%%:*} 127.0.0.1:0 "$ECHO_ADDR" >"$WORK/bad.log" 2>&1 || rc=$?
+  [ "$rc" = 1 ] || fail "${bad%%:*}: exit $rc, want 1"
+  grep -q "${bad#*:}" "$WORK/bad.log" || fail "${bad%%:*}: said $(cat "$WORK/bad.log")"
+done
+pass "refused, exit 1: an unknown user, a missing chroot directory"
+checks=$((checks + 1))
+
+: >"$WORK/proxy.log"
+conf=$WORK/proxy.conf
+printf 'listen web 127.0.0.1:0\n  server %s\n' "$ECHO_ADDR" >"$conf" && chmod 644 "$conf"
+start proxy "$PROXY" --user "$user" -c "$conf"
+PROXY_PID=$LAST_PID
+PROXY_ADDR=$(wait_for "$WORK/proxy.log" 'relaying ' | sed -E 's/.*relaying ([^ ]+) .*/\1/')
+# Port 1: a bind below 1024 is refused for want of the privilege before
+# any look at who holds the port, so no fixed port is taken or needed.
+printf 'listen low 127.0.0.1:1\n  server %s\n' "$ECHO_ADDR" >>"$conf"
+kill -HUP "$PROXY_PID"
+wait_for "$WORK/proxy.log" 'reload refused' >/dev/null
+grep -q 'cannot listen on 127.0.0.1:1: .*Permission denied' "$WORK/proxy.log" || fail "no EACCES line"
+grep -q "privileges were dropped at the start to $user: a new LOCAL on a port below 1024 needs a restart" \
+  "$WORK/proxy.log" || fail "the EACCES is not explained"
+relays "after the refused reload"
+stop_proxy
+pass "a reload adding 127.0.0.1:1 after the drop: refused, EACCES explained, the old listener serves"
+checks=$((checks + 1))
+
+echo "$checks passed, 0 failed"
