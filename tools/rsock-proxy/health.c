@@ -52,10 +52,12 @@ static void check_round(struct listener *l, rsock_group *round)
     int n = pool_servers(l->pool, &servers);
     if (n == 1) /* a lone server is never marked down: no check */
         server_put(servers[0]), n = 0;
+    /* A check may take the interval, and at least 2 s (a loaded host is
+     * not a dead backend), but never longer than a client's connect. */
     double connect_timeout = l->gen->config->connect_timeout;
-    double limit = l->lc->health_interval < connect_timeout || connect_timeout <= 0
-                       ? l->lc->health_interval
-                       : connect_timeout;
+    double limit = l->lc->health_interval > 2 ? l->lc->health_interval : 2;
+    if (connect_timeout > 0 && connect_timeout < limit)
+        limit = connect_timeout;
     for (int i = 0; i < n; i++) {
         struct check *k = malloc(sizeof *k);
         if (k)

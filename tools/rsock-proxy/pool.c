@@ -147,8 +147,9 @@ static void set_state(struct pool *p, struct server *s, int up, const char *why)
 {
     if (__atomic_exchange_n(&s->up, up, __ATOMIC_RELAXED) == up)
         return;
-    log_event("backend", "%s: backend %s (%s) is %s: %s", p->lc->name, s->text, s->from,
-              up ? "up" : "down", why);
+    bool named = strcmp(s->text, s->from) != 0;
+    log_event("backend", "%s: backend %s%s%s%s is %s: %s", p->lc->name, s->text,
+              named ? " (" : "", named ? s->from : "", named ? ")" : "", up ? "up" : "down", why);
     metrics_backend_up(p->lc->name, s->text, up);
 }
 
