@@ -4,7 +4,8 @@
 # client and then execs the proxy with it (LISTEN_FDS):
 # 1. LOCAL systemd on TCP serves that first client and the next, and with
 #    NOTIFY_SOCKET set (a socat datagram receiver) the proxy says READY=1
-#    and STATUS=, then STOPPING=1 on SIGTERM, and exits 0.
+#    and STATUS=; SIGHUP: RELOADING=1 with MONOTONIC_USEC=, the socket kept
+#    (a third client served); then STOPPING=1 on SIGTERM, and exits 0.
 # 2. LOCAL fd:3 on a Unix socket passed the same way serves a client, and
 #    READY=1 reaches an abstract NOTIFY_SOCKET (@name).
 # 3. LOCAL fd:9 (the socket moved to descriptor 9 by a shell) serves, and
@@ -55,9 +56,14 @@ wait_for "$WORK/notify.log" 'READY=1' >/dev/null
 wait_for "$WORK/notify.log" 'STATUS=' >/dev/null
 [ "$(readlink "/proc/$sd_pid/exe")" = "$(readlink -f "$PROXY")" ] ||
   fail "pid $sd_pid is not the proxy (systemd-socket-activate should exec it)"
+kill -HUP "$sd_pid" # a reload keeps LOCAL systemd's socket
+wait_for "$WORK/notify.log" 'RELOADING=1$' >/dev/null # one datagram, two lines:
+wait_for "$WORK/notify.log" '^MONOTONIC_USEC=[0-9]+' >/dev/null
+wait_for "$WORK/sd.log" 'reloaded' >/dev/null
+echo_through_tcp "$port" third
 stop "$sd_pid" "LOCAL systemd"
 wait_for "$WORK/notify.log" 'STOPPING=1' >/dev/null
-pass "LOCAL systemd under systemd-socket-activate: served two clients; READY=1, STATUS=, STOPPING=1 arrived"
+pass "LOCAL systemd under systemd-socket-activate: served clients before and after a reload; READY=1, STATUS=, RELOADING=1 + MONOTONIC_USEC, STOPPING=1 arrived"
 
 # 2. fd:3, a Unix socket; NOTIFY_SOCKET in the abstract namespace.
 abstract=rsock-test-notify-$$
