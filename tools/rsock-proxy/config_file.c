@@ -246,16 +246,23 @@ static void listen_directive(struct reader *r, char **words, int n)
 static void server_directive(struct reader *r, char **words, int n)
 {
     r->server_lines++;
+    int rc;
     if (!r->section)
         say(r, "server outside a listen section (put it under a `listen NAME LOCAL` line)");
     else if (n != 2)
         say(r, "server wants one ADDRESS (quote an address with blanks)");
+    else if (strcmp(words[1], "original") && !address_reads(r, "server", words[1]))
+        return; /* (`original`: the client's original destination, no address) */
     else if (r->section == &r->refused)
-        address_reads(r, "server", words[1]); /* checked, not kept */
+        return; /* checked, not kept */
     else if (r->section->nremotes == MAX_REMOTES)
         say(r, "listener %s: too many servers (at most %d)", r->section->name, MAX_REMOTES);
-    else if (address_reads(r, "server", words[1]) && config_add_remote(r->section, words[1]) < 0)
-        say(r, "out of memory");
+    else if ((rc = config_add_remote(r->section, words[1])) < 0) {
+        if (rc == -ENOMEM)
+            say(r, "out of memory");
+        else
+            r->errors++; /* said by config_add_remote */
+    }
 }
 
 /* Whether `name` is an option at all (config_set says so when it is not). */
