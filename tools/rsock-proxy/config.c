@@ -25,9 +25,12 @@
 static const char usage[] =
 "usage: rsock-proxy [options] LOCAL REMOTE [REMOTE...]\n"
 "       rsock-proxy [options] -c FILE [--check]\n"
+"       rsock-proxy [options] LOCAL original        (behind an nftables redirect)\n"
+"       rsock-proxy [options] --transparent LOCAL   (behind an nftables tproxy)\n"
 "Accept stream connections on LOCAL and relay each to a REMOTE, both ways.\n"
 "Several REMOTEs make a pool.  Addresses: :9999  127.0.0.1:8080  [::1]:80\n"
 "host:80  /run/app.sock  @name; LOCAL may also be `systemd` or fd:N.\n"
+"REMOTE `original`: where each client was going (the original destination).\n"
 "  -c, --config FILE        read listeners and options from FILE (rsock-proxy.conf(5))\n"
 "  --check                  validate the configuration and exit (0, or 2 with errors)\n"
 "  -v, --verbose            log each connection with both addresses, and when\n"
@@ -69,8 +72,10 @@ static const char usage[] =
 "  --user NAME              drop to user NAME (and its groups) after binding\n"
 "  --chroot DIR             chroot to DIR after binding\n"
 "  --keep-cap net_admin     keep CAP_NET_ADMIN after dropping privileges\n"
-"  --transparent            an IP_TRANSPARENT listener (TPROXY)\n"
+"  --transparent            an IP_TRANSPARENT listener (nftables tproxy); with\n"
+"                           LOCAL alone, each client goes where it was going\n"
 "  --spoof-source           connect to backends from the client's own address\n"
+"                           (needs --transparent and tproxy's routing)\n"
 "  --max-per-client N       open connections per client address (default: any)\n"
 "  --rate-limit R           new connections per second per listener (default: any)\n"
 "  --buffer-budget BYTES    cap on the memory of relay buffers (default: none)\n"
@@ -395,6 +400,11 @@ struct listener_config *config_add_listener(struct proxy_config *c, const char *
 
 int config_add_remote(struct listener_config *l, const char *remote)
 {
+    bool original = !strcmp(remote, "original");
+    if (l->original || (original && l->nremotes))
+        return refuse("listener %s: `original` cannot share a pool with other REMOTEs", l->name);
+    if (original)
+        return l->original = true, 0;
     if (l->nremotes == MAX_REMOTES)
         return refuse("too many backends (at most %s)", STRINGIFY(MAX_REMOTES));
     if (!(l->remotes[l->nremotes] = strdup(remote)))
@@ -421,7 +431,7 @@ void config_free(struct proxy_config *c)
 static int check_listener(const struct listener_config *l)
 {
     refusal_where = "";
-    if (!l->nremotes && !l->transparent)
+    if (!l->nremotes && !l->transparent && !l->original)
         return refuse("listener %s has no backend", l->name);
     if (l->spoof_source && !l->transparent)
         return refuse("listener %s: spoof-source needs transparent", l->name);
@@ -473,8 +483,10 @@ static int command_line_listener(struct proxy_config *c, int argc, char **argv)
             return refuse("%s", "-c FILE takes no LOCAL or REMOTE");
         return 0;
     }
-    if (argc < 2)
-        return refuse("%s", "LOCAL and REMOTE are required");
+    /* LOCAL alone: a tproxy listener's connections go where they were going */
+    if (argc < 2 && !(argc == 1 && c->listener_defaults.transparent))
+        return refuse("%s", "LOCAL and REMOTE are required (REMOTE `original`: where each "
+                            "client was going, behind an nftables redirect)");
     struct listener_config *l = config_add_listener(c, argv[0]);
     if (!l)
         return -EINVAL;

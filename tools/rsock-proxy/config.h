@@ -38,6 +38,7 @@ struct listener_config {
     double rate_limit;      /* new connections per second; 0: any */
     bool transparent;       /* IP_TRANSPARENT listener (TPROXY) */
     bool spoof_source;      /* connect from the client's own address */
+    bool original;          /* REMOTE `original`: the original destination (REDIRECT) */
     const char *file;       /* where it was defined, for messages */
     int line;
 };
@@ -77,7 +78,10 @@ void config_defaults(struct proxy_config *c);
 /* A new listener of `c` for LOCAL with the defaults (or the command line's
  * per-listener options): NULL (said) when there are MAX_LISTENERS. */
 struct listener_config *config_add_listener(struct proxy_config *c, const char *local);
-/* Add REMOTE to l's pool: 0, or -EINVAL (said: too many). */
+/* Add REMOTE to l's pool: 0, or -EINVAL (said: too many).  The word
+ * `original` (never address text: it has no port) adds no server: each
+ * connection goes to its client's original destination (transparent.c);
+ * it cannot share a pool with other REMOTEs. */
 int config_add_remote(struct listener_config *l, const char *remote);
 
 /* Set option `name` (a long option's name without "--") to `value` (NULL

@@ -12,6 +12,7 @@
 #include "proxy.h"
 #include "metrics.h"
 #include "proxy_proto.h"
+#include "transparent.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -123,6 +124,8 @@ static int try_backend(struct conn *c, struct server *s)
 {
     int64_t start = rsock_now();
     int rc = socket_for(c, s);
+    if (rc == 0 && c->l->lc->spoof_source)
+        rc = spoof_source(c->server, &c->peer); /* the backend sees the client */
     if (rc == 0)
         rc = rsock_connect_wait(c->server, &s->addr, deadline_after(conf(c)->connect_timeout));
     if (rc == 0) {
@@ -142,9 +145,30 @@ static int try_backend(struct conn *c, struct server *s)
     return rc;
 }
 
+/* No pool: the client's original destination (transparent.c), one try. */
+static int reach_original(struct conn *c)
+{
+    struct server *s = NULL;
+    int rc = original_server(c->l, c->client, &c->peer, &s);
+    if (rc < 0) {
+        refuse(c, rc == -ELOOP ? END_ERROR : END_NO_BACKEND, NULL, NULL); /* said */
+        return rc;
+    }
+    if (c->dst.len == 0)
+        c->dst = s->addr; /* --send-proxy: where the client was going */
+    rc = try_backend(c, s);
+    if (rc < 0)
+        server_release(s);
+    if (rc < 0 && rc != -ECANCELED)
+        refuse(c, end_kind_of_connect(rc), NULL, NULL); /* said */
+    return rc;
+}
+
 /* Backends in balance order until one connects: 0, or the last failure. */
 static int reach_backend(struct conn *c)
 {
+    if (!c->l->lc->nremotes)
+        return reach_original(c);
     struct server *tried[MAX_REMOTES * 4];
     int ntried = 0, rc = -EHOSTUNREACH;
     while (ntried < (int)(sizeof tried / sizeof tried[0])) {

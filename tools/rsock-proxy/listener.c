@@ -2,6 +2,7 @@
  * when it is a socket nobody accepts on, removed at exit only while it is
  * still the one we bound. */
 #include "proxy.h"
+#include "transparent.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -91,6 +92,8 @@ static int bind_listener(const struct listener *l, rsock_t *s, const rsock_addr 
         rc = rsock_setsockopt_int(s, SOL_SOCKET, SO_REUSEPORT, 1);
     if (rc < 0)
         return rc;
+    if (l->lc->transparent && (rc = transparent_listener(s)) < 0)
+        return rc; /* before the bind: tproxy hands it any destination */
     set_stream_options(c, s);
     apply_sockopts(c, s, ON_LISTEN);
     rc = is_unix ? bind_unix(s, a) : rsock_bind(s, a);
