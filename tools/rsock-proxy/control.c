@@ -99,7 +99,8 @@ static void read_signals(void *unused)
 int control_start(void)
 {
     if (rsock_group_new(&service) < 0 || rsock_group_spawn(service, read_signals, NULL) < 0 ||
-        rsock_group_spawn(service, log_flusher, NULL) < 0) {
+        rsock_group_spawn(service, log_flusher, NULL) < 0 ||
+        rsock_group_spawn(service, status_reporter, NULL) < 0) {
         fprintf(stderr, "rsock-proxy: %s\n", rsock_error_message());
         return -1;
     }

@@ -161,6 +161,13 @@ void control_end(void);
 _Noreturn void exit_now(void);
 
 /* stats.c */
+struct totals {
+    int64_t conns, active, up, down, errors;
+};
+void stats_total(struct totals *t); /* summed over every thread, now */
 void print_summary(const char *when);
+/* A fiber of thread 0: STATUS= with the counters every 10 s while
+ * NOTIFY_SOCKET is set (systemctl status shows it); returns when cancelled. */
+void status_reporter(void *unused);
 
 #endif
