@@ -34,8 +34,7 @@ void print_summary(const char *when)
     stats_total(&t);
     notify_status("%s: " TOTALS_FMT, when, TOTALS_ARGS(t));
     log_flush(true);
-    if (cfg.verbose >= 0)
-        fprintf(stderr, "rsock-proxy: %s: " TOTALS_FMT "\n", when, TOTALS_ARGS(t));
+    log_event("summary", "%s: " TOTALS_FMT, when, TOTALS_ARGS(t)); /* not under -q */
     fflush(stderr);
 }
 
