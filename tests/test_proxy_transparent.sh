@@ -31,7 +31,12 @@ refused 'LOCAL and REMOTE are required (REMOTE `original`' 127.0.0.1:0
 refused 'spoof-source needs transparent' --spoof-source 127.0.0.1:0 original
 out=$(timeout 5 "$PROXY" --check --transparent 127.0.0.1:0 2>&1) || fail "--check --transparent LOCAL: $out"
 out=$(timeout 5 "$PROXY" --check 127.0.0.1:0 original 2>&1) || fail "--check LOCAL original: $out"
-pass "refused: \`original\` in a pool, LOCAL alone without --transparent, --spoof-source without it"
+printf 'listen redirect [::]:0\n  server original\nlisten tproxy 0.0.0.0:0\n  transparent\n  spoof-source\n' >"$WORK/good.conf"
+out=$(timeout 5 "$PROXY" -c "$WORK/good.conf" --check 2>&1) || fail "--check of a file with \`server original\` and a transparent section: $out"
+printf 'listen mixed [::]:0\n  server original\n  server 127.0.0.1:1\n' >"$WORK/mixed.conf"
+rc=0; out=$(timeout 5 "$PROXY" -c "$WORK/mixed.conf" --check 2>&1) || rc=$?
+[ "$rc" = 2 ] && grep -qF '`original` cannot share a pool' <<<"$out" || fail "a file mixing original and a server: exit $rc: $out"
+pass "refused: \`original\` in a pool (command line and file), LOCAL alone without --transparent, --spoof-source without it"
 
 need ip nft socat ss setpriv
 if [ "$(id -u)" != 0 ]; then
@@ -66,16 +71,17 @@ at "$R" sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
 # The server answers each connection with the address it came from.
 serve() { start "server-$1-$2" ip netns exec "$S" socat "$1-LISTEN:$2,bind=$3,reuseaddr,fork" \
             SYSTEM:'echo "$SOCAT_PEERADDR"'; }
-listening() {
+listening() { # PORT COUNT: COUNT sockets listen on PORT
   for _ in $(seq 100); do
-    [ -n "$(at "$S" ss -Hltn "sport = :$1")" ] && return; sleep 0.05
+    [ "$(at "$S" ss -Hltn "sport = :$1" | wc -l)" -ge "$2" ] && return; sleep 0.05
   done
   fail "the server on port $1 did not start"
 }
 serve TCP4 80 10.77.2.2; serve TCP6 80 '[fd77:2::2]'; serve TCP4 81 10.77.2.2
-listening 80; listening 81
-# ask ADDRESS: what a client in the client namespace is told.
-ask() { at "$C" timeout 5 socat -T 3 - "$1" </dev/null 2>/dev/null || true; }
+listening 80 2; listening 81 1
+# ask ADDRESS: what a client in the client namespace is told (-t 5: the answer
+# may come a while after the client's own end, the server forks a shell).
+ask() { at "$C" timeout 8 socat -t 5 -T 5 - "$1" </dev/null 2>/dev/null || true; }
 
 # proxy ARGS...: rsock-proxy in the router; sets PORT.
 proxy() {
@@ -147,4 +153,4 @@ out=$(at "$R" timeout 5 setpriv --bounding-set -net_admin,-net_raw --inh-caps -n
 [ "$rc" = 1 ] && grep -q 'cannot listen on 127.0.0.1:0: .*IP_TRANSPARENT.*Operation not permitted' <<<"$out" ||
   fail "--transparent without CAP_NET_ADMIN: exit $rc: $out"
 pass "--transparent without CAP_NET_ADMIN: \"$(grep -o 'cannot listen.*' <<<"$out")\", exit 1"
-echo "5 checks passed"
+echo "5 checks passed (the first with 7 cases)"
