@@ -10,7 +10,7 @@
 #     with a log line, and the proxy serves on.
 #  3. TPROXY: nftables tproxy (+ fwmark 1 routed to lo) to a --transparent
 #     listener given LOCAL alone, with --spoof-source: the server sees the
-#     client's own address.
+#     client's own address, IPv4 and IPv6.
 #  4. Refusals: `original` in a pool, LOCAL alone without --transparent,
 #     --spoof-source without it, a --transparent listener without
 #     CAP_NET_ADMIN (setpriv) -- the first three run anywhere.
@@ -77,8 +77,8 @@ listening() { # PORT COUNT: COUNT sockets listen on PORT
   done
   fail "the server on port $1 did not start"
 }
-serve TCP4 80 10.77.2.2; serve TCP6 80 '[fd77:2::2]'; serve TCP4 81 10.77.2.2
-listening 80 2; listening 81 1
+serve TCP4 80 10.77.2.2; serve TCP6 80 '[fd77:2::2]'; serve TCP4 81 10.77.2.2; serve TCP6 81 '[fd77:2::2]'
+listening 80 2; listening 81 2
 # ask ADDRESS: what a client in the client namespace is told (-t 5: the answer
 # may come a while after the client's own end, the server forks a shell).
 ask() { at "$C" timeout 8 socat -t 5 -T 5 - "$1" </dev/null 2>/dev/null || true; }
@@ -123,13 +123,17 @@ at "$R" nft delete table inet rsock_redirect
 # Packets of transparent sockets (the client's and the spoofed upstream
 # connection's replies) and new ones for port 81 get mark 1, which routes
 # them to this host.
-proxy --transparent --spoof-source 0.0.0.0:0
-grep -q "relaying 0\.0\.0\.0:$PORT -> the original destination" "$WORK/proxy.log" ||
+# One dual-stack listener (IPV6_TRANSPARENT) takes both families' connections.
+proxy --transparent --spoof-source '[::]:0'
+grep -q "relaying \[::\]:$PORT -> the original destination" "$WORK/proxy.log" ||
   fail "start line: $(head -1 "$WORK/proxy.log")"
 ip -n "$R" rule add fwmark 1 lookup 100
 ip -n "$R" route add local 0.0.0.0/0 dev lo table 100
-at "$R" nft -f - <<EOF
-table ip rsock_tproxy {
+ip -n "$R" -6 rule add fwmark 1 lookup 100
+ip -n "$R" -6 route add local ::/0 dev lo table 100
+for family in ip ip6; do
+  at "$R" nft -f - <<EOF
+table $family rsock_tproxy {
   chain pre {
     type filter hook prerouting priority mangle; policy accept;
     meta l4proto tcp socket transparent 1 meta mark set 1 accept
@@ -137,13 +141,18 @@ table ip rsock_tproxy {
   }
 }
 EOF
+done
 got=$(ask TCP4:10.77.2.2:81)
 [ "$got" = 10.77.1.2 ] || fail "TPROXY --spoof-source: the server saw \"$got\", want the client's 10.77.1.2"
-wait_for "$WORK/proxy.log" 'client 10\.77\.1\.2:[0-9]+.*backend 10\.77\.2\.2:81\)|10\.77\.1\.2:[0-9]+ .*10\.77\.2\.2:81' >/dev/null
+got=$(ask 'TCP6:[fd77:2::2]:81')
+grep -Eq 'fd77:1::2|fd77:0*1:(0000:){5}0*2' <<<"$got" ||
+  fail "TPROXY --spoof-source IPv6: the server saw \"$got\", want the client's fd77:1::2"
+wait_for "$WORK/proxy.log" '10\.77\.1\.2\]?:[0-9]+ closed .*backend 10\.77\.2\.2:81\)' >/dev/null
+wait_for "$WORK/proxy.log" '\[fd77:1::2\]:[0-9]+ closed .*backend \[fd77:2::2\]:81\)' >/dev/null
 got=$(ask "TCP4:10.77.1.1:$PORT")
 [ -z "$got" ] || fail "TPROXY: a client straight to the proxy was answered: \"$got\""
 wait_for "$WORK/proxy.log" "10\.77\.1\.1:$PORT is listener .* itself \(a loop" >/dev/null
-pass "TPROXY: a client for 10.77.2.2:81 relayed from its own address 10.77.1.2 (--spoof-source); straight to the proxy: a loop, closed"
+pass "TPROXY: clients for 10.77.2.2:81 and [fd77:2::2]:81 relayed from their own addresses (--spoof-source); straight to the proxy: a loop, closed"
 end_proxy
 
 # 4. Without CAP_NET_ADMIN (nor CAP_NET_RAW) the kernel refuses IP_TRANSPARENT: said, exit 1.
