@@ -683,6 +683,9 @@ RSOCK_API ssize_t rsock_write_all(rsock_t *s, const void *buf, size_t len, int64
  * splice once a single read brings more than 16 KiB, the buffer again
  * after a spell between two waits that moved 16 KiB or less. */
 #define RSOCK_COPY_ADAPTIVE (RSOCK_COPY_SPLICE | RSOCK_COPY_BUFFER)
+/* Empty pipes each thread keeps for its splice copies to reuse (two
+ * descriptors each): a program that budgets its descriptors counts them. */
+#define RSOCK_COPY_POOLED_PIPES 64
 
 /* Move bytes from `from` to `to` until end of stream, then shut down the
  * writing side of `to`.  Returns the bytes moved, or the error that stopped

@@ -12,7 +12,7 @@
 
 #define KEEP_BIG 4    /* free chunk-sized blocks kept for reuse */
 #define KEEP_SMALL 32 /* free small blocks kept */
-#define KEEP_PIPES 64 /* empty pipes kept */
+#define KEEP_PIPES RSOCK_COPY_POOLED_PIPES /* empty pipes kept (rsock.h) */
 
 static size_t chunk_size = 256u * 1024u; /* scratch and big block size */
 static size_t pipe_size = 1024u * 1024u; /* F_SETPIPE_SZ, best effort */

@@ -10,7 +10,7 @@
 
 /* Empty pipes each thread's copies keep for reuse (rsock_copy(3), NOTES):
  * two descriptors each, which the budget must leave room for. */
-#define POOLED_PIPES 64
+#define POOLED_PIPES RSOCK_COPY_POOLED_PIPES
 
 /* The descriptor allowance, raised to the hard limit. */
 static long long fd_limit(void)
