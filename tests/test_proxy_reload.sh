@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# rsock-proxy -c FILE and SIGHUP (rsock-proxy.conf(5), RELOAD): a changed
+# file takes effect for new connections at once (each listener's new
+# backend, on the same port); a connection open across the reload goes on
+# echoing to its old backend to its end; a bad or missing file is refused
+# with its errors logged (FILE:LINE) and the old config keeps serving.
+source "$(dirname "$0")/lib/proxy.sh"
+need socat
+
+# backend NAME BYTES: sends each client BYTES bytes and closes; sets BACKEND.
+backend() {
+  start "$1" "$PEER" oneshot 0 "$2"
+  BACKEND=127.0.0.1:$(wait_for "$WORK/$1.log" '^listening ' | cut -d' ' -f2)
+}
+# listener_of REMOTE: the address of the listener whose pool is REMOTE.
+listener_of() {
+  wait_for "$WORK/proxy.log" "relaying [^ ]+ -> $1 \\(" | sed -E 's/.*relaying ([^ ]+) .*/\1/'
+}
+got() { timeout 10 socat -u "TCP:$1" - 2>/dev/null | wc -c; }
+# wait_count REGEX N: until proxy.log has N lines matching REGEX (10 s).
+wait_count() {
+  local until=$((SECONDS + 10))
+  while [ "$(grep -Ec -- "$1" "$WORK/proxy.log")" -lt "$2" ]; do
+    [ $SECONDS -lt "$until" ] || fail "proxy.log: fewer than $2 lines match /$1/ within 10 s"
+    sleep 0.05
+  done
+}
+# echo_line TEXT: TEXT through the connection held open, and back.
+echo_line() {
+  local reply
+  printf '%s\n' "$1" >&"$held_w"
+  read -t 10 -r reply <&"$held_r" || fail "the held connection: no echo of $1"
+  [ "$reply" = "$1" ] || fail "the held connection echoed \"$reply\", want \"$1\""
+}
+
+backend three 3; three=$BACKEND
+backend five 5; five=$BACKEND
+start_echo 127.0.0.1:0
+conf=$WORK/proxy.conf
+printf 'listen web 127.0.0.1:0\n  server %s\nlisten stream 127.0.0.2:0\n  server %s\n' \
+  "$three" "$ECHO_ADDR" >"$conf"
+start proxy "$PROXY" -c "$conf"
+PROXY_PID=$LAST_PID
+web=$(listener_of "$three")
+stream=$(listener_of "$ECHO_ADDR")
+[ "$(got "$web")" = 3 ] || fail "before the reload: web is not backend three"
+coproc HELD { exec socat - "TCP:$stream"; }
+held_pid=$HELD_PID  # (bash forgets HELD and HELD_PID when socat ends)
+PIDS+=("$held_pid")
+exec {held_r}<&"${HELD[0]}"- {held_w}>&"${HELD[1]}"-
+echo_line "before the reload"
+
+# Both listeners get new backends: web five, stream three.
+printf 'listen web 127.0.0.1:0\n  server %s\nlisten stream 127.0.0.2:0\n  server %s\n' \
+  "$five" "$three" >"$conf"
+kill -HUP "$PROXY_PID"
+wait_count 'reloaded' 1
+[ "$(got "$web")" = 5 ] || fail "after the reload: web ($web) is not backend five"
+[ "$(got "$stream")" = 3 ] || fail "after the reload: a new connection to stream is not backend three"
+echo_line "after the reload"
+pass "SIGHUP with a changed file: new connections go to each listener's new backend at once, on the same ports; the connection open across it still echoes through its old backend"
+
+# A bad file: refused, every error logged with FILE:LINE, the old config serves.
+printf 'nosuch 1\nlisten web 127.0.0.1:0\n  server %s\n  threads 2\nlisten web 127.0.0.1:0\n' \
+  "$three" >"$conf"
+kill -HUP "$PROXY_PID"
+wait_count 'reload refused' 1
+for want in "$conf:1: no option named \"nosuch\"" "$conf:4: threads is a global option" \
+            "$conf:5: listener web is already defined at line 2"; do
+  grep -qF -- "$want" "$WORK/proxy.log" || fail "the bad file's error is not logged: $want"
+done
+alive "$PROXY_PID" || fail "the proxy died on a bad file"
+[ "$(got "$web")" = 5 ] || fail "after a refused reload: web is not still backend five"
+[ "$(got "$stream")" = 3 ] || fail "after a refused reload: stream is not still backend three"
+echo_line "after a refused reload"
+
+# A file that is gone: refused too, with the reason.
+rm "$conf"
+kill -HUP "$PROXY_PID"
+wait_count 'reload refused' 2
+grep -qF "$conf: cannot read: No such file or directory" "$WORK/proxy.log" || fail "the missing file is not said"
+[ "$(got "$web")" = 5 ] || fail "after a missing file: web is not still backend five"
+echo_line "after a missing file"
+pass "SIGHUP with a bad file (3 errors, each logged as FILE:LINE) or a missing one: refused, the old config serves, the open connection still echoes"
+
+# The held connection ends cleanly when its client ends.
+exec {held_w}>&-
+timeout 10 cat <&"$held_r" >/dev/null || fail "the held connection did not end"
+wait "$held_pid" || fail "socat on the held connection: exit $?"
+alive "$PROXY_PID" || fail "the proxy died"
+pass "the connection held across three reloads ends cleanly with its client"
