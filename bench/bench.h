@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <rsock.h>
+
 static inline long long bench_ns(void)
 {
     struct timespec ts;
@@ -51,6 +53,27 @@ static inline void bench_pin(int cpu)
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
     sched_setaffinity(0, sizeof set, &set);
+}
+
+/* ns per rsock_yield between two fibers (each yield one switch), in this
+ * thread's CPU time: the figure of bench_switch and the baseline of
+ * bench_chan, measured the same way in both. */
+static inline void bench_yielder(void *arg)
+{
+    long n = (long)arg;
+    for (long i = 0; i < n; i++)
+        rsock_yield();
+}
+
+static inline double bench_yield_ns(long n)
+{
+    rsock_fiber *a, *b;
+    long long t0 = bench_thread_ns();
+    rsock_spawn(bench_yielder, (void *)(n / 2), &a);
+    rsock_spawn(bench_yielder, (void *)(n / 2), &b);
+    rsock_join(a, -1);
+    rsock_join(b, -1);
+    return (double)(bench_thread_ns() - t0) / (double)n;
 }
 
 /* ok: whether the target is met. */

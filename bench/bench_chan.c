@@ -20,25 +20,7 @@
 #define MESSAGES 4000000L
 #define CAPACITY 1024
 
-/* ---- one thread: yield and ping-pong ---- */
-
-static void yielder(void *arg)
-{
-    long n = (long)arg;
-    for (long i = 0; i < n; i++)
-        rsock_yield();
-}
-
-static double yield_ns(long n)
-{
-    rsock_fiber *a, *b;
-    long long t0 = bench_thread_ns();
-    rsock_spawn(yielder, (void *)(n / 2), &a);
-    rsock_spawn(yielder, (void *)(n / 2), &b);
-    rsock_join(a, -1);
-    rsock_join(b, -1);
-    return (double)(bench_thread_ns() - t0) / (double)n;
-}
+/* ---- one thread: ping-pong (against bench_yield_ns) ---- */
 
 struct pp {
     rsock_chan *ping, *pong;
@@ -178,7 +160,7 @@ int main(void)
     cpu_set_t all;
     sched_getaffinity(0, sizeof all, &all);
     bench_pin(0);
-    double y = bench_median(yield_ns, HANDOFFS, 7);
+    double y = bench_median(bench_yield_ns, HANDOFFS, 7);
     double p = bench_median(pingpong_ns, HANDOFFS, 7);
     bench_row("chan: ping-pong hand-off", p, "ns", "rsock_yield", y, "<= 3x", p <= 3 * y);
     sched_setaffinity(0, sizeof all, &all);

@@ -114,11 +114,8 @@ void rsock__remote_forget(struct rsock__sched *S, struct rsock__rwake *n)
     pthread_mutex_unlock(&R->lock);
 }
 
-void rsock__remote_drain(struct rsock__sched *S)
+static __attribute__((noinline)) void drain(struct rsock__sched *S, struct rsock__remote *R)
 {
-    struct rsock__remote *R = S->remote;
-    if (!R || atomic_load(&R->count) == 0)
-        return;
     pthread_mutex_lock(&R->lock);
     while (R->head) {
         struct rsock__rwake *n = R->head;
@@ -128,6 +125,14 @@ void rsock__remote_drain(struct rsock__sched *S)
             rsock__wake(S, f, n->result);
     }
     pthread_mutex_unlock(&R->lock);
+}
+
+/* Called before every switch: with nothing queued, a load and no call. */
+void rsock__remote_drain(struct rsock__sched *S)
+{
+    struct rsock__remote *R = S->remote;
+    if (R && atomic_load_explicit(&R->count, memory_order_relaxed))
+        drain(S, R);
 }
 
 /* The eventfd said a remote wake came while the loop slept: reset it. */
