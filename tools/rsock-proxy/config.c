@@ -496,6 +496,30 @@ static int command_line_listener(struct proxy_config *c, int argc, char **argv)
     return 0;
 }
 
+/* The command line's options once more, over what the file said: the
+ * command line wins (rsock-proxy.conf(5), PRECEDENCE).  Globals are set
+ * again; listener options on every listener of the file.  --sockopt is not
+ * repeated: its rows add up, and the command line's are in already. */
+static int command_line_wins(struct proxy_config *c, int argc, char **argv,
+                             const struct option *table)
+{
+    int opt, rc = 0;
+    const char *name;
+    optind = 1;
+    while (rc == 0 && (opt = getopt_long(argc, argv, "vqhc:", table, NULL)) != -1) {
+        if (short_option_name(opt, &name) < 0)
+            return -EINVAL;
+        if (!config_is_listener_option(name)) {
+            if (strcmp(name, "sockopt"))
+                rc = config_set(c, NULL, name, optarg, NULL);
+            continue;
+        }
+        for (int i = 0; rc == 0 && i < c->nlisteners; i++)
+            rc = config_set(c, &c->listeners[i], name, optarg, NULL);
+    }
+    return rc;
+}
+
 int parse_config(struct proxy_config *c, int argc, char **argv)
 {
     config_defaults(c);
@@ -517,5 +541,7 @@ int parse_config(struct proxy_config *c, int argc, char **argv)
         rc = command_line_listener(c, argc - optind, argv + optind);
     if (rc == 0 && c->config_file)
         rc = parse_config_file(c, c->config_file);
+    if (rc == 0 && c->config_file)
+        rc = command_line_wins(c, argc, argv, table);
     return rc < 0 ? rc : config_check(c);
 }

@@ -133,6 +133,10 @@ int generation_new(struct proxy_config *c, bool owns, const struct generation *o
                    struct generation **out);
 void generation_get(struct generation *g);
 void generation_put(struct generation *g);
+/* g's listener that continues `lc` of another generation: the same LOCAL
+ * text and, when several of g's listeners have that text (port 0 said
+ * twice), the same name.  NULL: none. */
+struct listener *generation_find(const struct generation *g, const struct listener_config *lc);
 int service_reload(void); /* thread 0: re-read the config; 0 or -errno (logged) */
 
 /* health.c: thread 0's fibers for g's pools (in g->checks). */

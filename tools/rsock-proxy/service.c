@@ -44,19 +44,26 @@ void generation_put(struct generation *g)
         generation_free(g);
 }
 
-static const struct listener *same_local(const struct generation *old, const char *local)
+struct listener *generation_find(const struct generation *g, const struct listener_config *lc)
 {
-    for (int i = 0; old && i < old->nlisteners; i++)
-        if (!strcmp(old->listeners[i].lc->local, local))
-            return &old->listeners[i];
-    return NULL;
+    struct listener *found = NULL;
+    int same_local = 0;
+    for (int i = 0; g && i < g->nlisteners; i++) {
+        struct listener *l = (struct listener *)&g->listeners[i];
+        if (strcmp(l->lc->local, lc->local))
+            continue;
+        if (!strcmp(l->lc->name, lc->name))
+            return l;
+        found = l, same_local++;
+    }
+    return same_local == 1 ? found : NULL;
 }
 
 /* A LOCAL the old generation had keeps its address (the real port, when
  * it said port 0); a new one is parsed and bound here, on thread 0. */
 static int place_listener(struct listener *l, const struct generation *old)
 {
-    const struct listener *kept = same_local(old, l->lc->local);
+    const struct listener *kept = generation_find(old, l->lc);
     if (kept) {
         l->local = kept->local;
         l->inherited = kept->inherited;

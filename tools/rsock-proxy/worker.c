@@ -57,14 +57,6 @@ static void close_slot(struct acceptor_slot *slot)
     *slot = (struct acceptor_slot){0};
 }
 
-static struct listener *listener_at(struct generation *g, const char *local)
-{
-    for (int i = 0; i < g->nlisteners; i++)
-        if (!strcmp(g->listeners[i].lc->local, local))
-            return &g->listeners[i];
-    return NULL;
-}
-
 static bool has_slot(const struct worker *w, const struct listener *l)
 {
     for (int i = 0; i < MAX_LISTENERS; i++)
@@ -80,7 +72,7 @@ static void adopt(struct worker *w, struct generation *g)
         struct acceptor_slot *slot = &w->slots[i];
         if (!slot->l)
             continue;
-        struct listener *next = listener_at(g, slot->l->lc->local);
+        struct listener *next = generation_find(g, slot->l->lc);
         if (next)
             slot->l = next;
         else
