@@ -302,7 +302,7 @@ static void render_counter(FILE *f, const char *name, const char *type, const ch
     for (const struct traffic *t = pairs; t; t = t->next)
         if (has_traffic(t)) {
             pair_series(f, name, t);
-            fprintf(f, "} %lld\n", (long long)GET(*(int64_t *)((char *)t + offset)));
+            fprintf(f, "} %lld\n", (long long)GET(*(const int64_t *)((const char *)t + offset)));
         }
 }
 

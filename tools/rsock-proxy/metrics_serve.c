@@ -116,7 +116,8 @@ static void answer(rsock_t *c, int status, int64_t deadline)
     char *msg = malloc((size_t)n + len);
     if (msg) {
         memcpy(msg, head, (size_t)n);
-        memcpy(msg + n, body, len);
+        if (len)
+            memcpy(msg + n, body, len);
         rsock_write_all(c, msg, (size_t)n + len, deadline);
     }
     free(msg);
