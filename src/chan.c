@@ -222,22 +222,34 @@ static __attribute__((noinline)) int recv_rest(rsock_chan *c, void *elem, int64_
     return one(rsock__sched_peek(), c, RSOCK_CHAN_RECV, elem, deadline);
 }
 
+/* The ring's common case (room, or a message), else all of one(). */
+static __attribute__((noinline)) int send_ring(rsock_chan *c, const void *elem, int64_t deadline)
+{
+    struct rsock__sched *S = rsock__sched_peek();
+    if (ring_ready(c, elem, S) && rsock__ring_send(S, c, elem) > 0)
+        return 0;
+    return send_rest(c, elem, deadline);
+}
+
+static __attribute__((noinline)) int recv_ring(rsock_chan *c, void *elem, int64_t deadline)
+{
+    struct rsock__sched *S = rsock__sched_peek();
+    if (ring_ready(c, elem, S) && rsock__ring_recv(S, c, elem) > 0)
+        return 0;
+    return recv_rest(c, elem, deadline);
+}
+
+/* Entries that only choose a path: no registers to save on the way. */
 int rsock_chan_send(rsock_chan *c, const void *elem, int64_t deadline)
 {
-    if (c && c->capacity) {
-        struct rsock__sched *S = rsock__sched_peek();
-        if (ring_ready(c, elem, S) && rsock__ring_send(S, c, elem) > 0)
-            return 0;
-    }
+    if (c && c->capacity)
+        return send_ring(c, elem, deadline);
     return send_rest(c, elem, deadline);
 }
 
 int rsock_chan_recv(rsock_chan *c, void *elem, int64_t deadline)
 {
-    if (c && c->capacity) {
-        struct rsock__sched *S = rsock__sched_peek();
-        if (ring_ready(c, elem, S) && rsock__ring_recv(S, c, elem) > 0)
-            return 0;
-    }
+    if (c && c->capacity)
+        return recv_ring(c, elem, deadline);
     return recv_rest(c, elem, deadline);
 }
