@@ -3,15 +3,31 @@
 # round robin, leastconn and hash spread clients as they say; a backend that
 # stops is retried past at once (no client fails), marked down by the checks
 # and up again when it returns; with every backend down a client is closed
-# at once with a log line; curl and iperf3 through the pool while one
+# at once (well under the 10 s connect timeout) with a log line; curl and iperf3 through the pool while one
 # backend is stopped and started again see no failure.
 source "$(dirname "$0")/lib/proxy.sh"
 need socat curl nginx iperf3
 checks=0
 
-# backend N PORT: answers every connection with "bN" and closes.
-backend() { start "b$1" socat "TCP-LISTEN:$2,bind=127.0.0.1,reuseaddr,fork" EXEC:"echo b$1"; eval "B$1_PID=$LAST_PID"; }
-ask() { timeout 10 socat -t 8 -T 8 - "TCP:$PROXY_ADDR${1:+,bind=$1}" </dev/null 2>/dev/null || true; }
+# nginx_on N PORT: backend N, an nginx that answers "/" with "bN" (and
+# serves files from $www); nginx answers without a fork per connection, so
+# a loaded host delays nobody much.
+www=$WORK/www; mkdir -p "$www"; head -c $((1 << 20)) /dev/urandom >"$www/f.bin"
+nginx_on() {
+  mkdir -p "$WORK/n$1"
+  cat >"$WORK/n$1/nginx.conf" <<CONF
+daemon off; worker_processes 1; user root; error_log $WORK/n$1/error.log; pid $WORK/n$1/nginx.pid;
+events { worker_connections 256; }
+http { access_log off; client_body_temp_path $WORK/n$1; proxy_temp_path $WORK/n$1;
+  fastcgi_temp_path $WORK/n$1; uwsgi_temp_path $WORK/n$1; scgi_temp_path $WORK/n$1;
+  server { listen 127.0.0.1:$2; root $www; location = / { return 200 "b$1\n"; } } }
+CONF
+  start "nginx$1" nginx -c "$WORK/n$1/nginx.conf" -p "$WORK/n$1"; eval "B$1_PID=$LAST_PID"
+  for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$2/" && return; sleep 0.05; done
+  fail "nginx $1 did not start"
+}
+backend() { nginx_on "$@"; }
+ask() { curl -s --max-time 20 ${1:+--interface "$1"} "http://$PROXY_ADDR/" 2>/dev/null || true; }
 up_wait() { for _ in $(seq 100); do socat -T1 - "TCP:127.0.0.1:$1" </dev/null >/dev/null 2>&1 && return; sleep 0.05; done; fail "backend on $1 did not start"; }
 stop_backend() { local pid="B$1_PID"; kill "${!pid}"; wait "${!pid}" 2>/dev/null || true; }
 
@@ -66,7 +82,7 @@ for i in $(seq 2 31); do echo "$i $(ask 127.0.0.$i) $(ask 127.0.0.$i)"; done >"$
 awk '$2 != $3 || $2 == "" {exit 1}' "$WORK/hash1" || fail "hash: a client changed backend: $(tr "\n" , <"$WORK/hash1")"
 [ "$(awk '{print $2}' "$WORK/hash1" | sort -u | wc -l)" = 3 ] || fail "hash: 30 clients did not spread on 3 backends"
 stop_backend 2
-wait_for "$WORK/proxy.log" "backend 127.0.0.1:$P2 .*is down" >/dev/null
+wait_for "$WORK/proxy.log" "backend 127.0.0.1:$P2 .*is down" 30 >/dev/null
 for i in $(seq 2 31); do echo "$i $(ask 127.0.0.$i)"; done >"$WORK/hash2"
 moved=$(join "$WORK/hash1" "$WORK/hash2" | awk '$2 != "b2" && $2 != $4' | wc -l)
 lost=$(awk '$2 == "" || $2 == "b2"' "$WORK/hash2" | wc -l)
@@ -75,7 +91,7 @@ pass "hash: 30 client addresses keep their backend; b2 stopped: only its clients
 
 # 4. b2 comes back: the checks mark it up and it serves again.
 backend 2 "$P2"; up_wait "$P2"
-wait_for "$WORK/proxy.log" "backend 127.0.0.1:$P2 .*is up" 10 >/dev/null
+wait_for "$WORK/proxy.log" "backend 127.0.0.1:$P2 .*is up" 30 >/dev/null
 for i in $(seq 2 31); do echo "$i $(ask 127.0.0.$i)"; done >"$WORK/hash3"
 cmp -s <(awk '{print $1, $2}' "$WORK/hash1") "$WORK/hash3" || fail "hash: after b2 came back the clients did not return"
 end_proxy
@@ -87,50 +103,35 @@ pool_proxy --health-interval 0 --fall 2
 stop_backend 3
 for _ in $(seq 30); do ask; done >"$WORK/retry"
 [ "$(grep -c '^b[12]$' "$WORK/retry")" = 30 ] || fail "retry: $(sort "$WORK/retry" | uniq -c | tr '\n' ' ')"
-wait_for "$WORK/proxy.log" "backend 127.0.0.1:$P3 .*is down" >/dev/null
+wait_for "$WORK/proxy.log" "backend 127.0.0.1:$P3 .*is down" 30 >/dev/null
 pass "b3 stopped: 30 clients all served by b1 and b2 (retried), b3 marked down"; checks=$((checks + 1))
 
 # 6. Every backend down: a client is closed at once, with a log line.
 stop_backend 1; stop_backend 2
 for _ in 1 2 3 4; do ask >/dev/null; done
 t0=$(date +%s%N); got=$(ask); t1=$(date +%s%N)
-[ -z "$got" ] && [ $(((t1 - t0) / 1000000)) -lt 1000 ] || fail "all down: got \"$got\" after $(((t1 - t0) / 1000000)) ms"
-wait_for "$WORK/proxy.log" 'no backend of 127.0.0.1:0 is up: closed' >/dev/null
+[ -z "$got" ] && [ $(((t1 - t0) / 1000000)) -lt 3000 ] || fail "all down: got \"$got\" after $(((t1 - t0) / 1000000)) ms"
+wait_for "$WORK/proxy.log" 'no backend of 127.0.0.1:0 is up: closed' 30 >/dev/null
 end_proxy
 pass "every backend down: the client closed in $(((t1 - t0) / 1000000)) ms, logged"; checks=$((checks + 1))
 
 # 7. curl through a pool of three nginx while one stops and starts again.
-www=$WORK/www; mkdir -p "$www"; head -c $((1 << 20)) /dev/urandom >"$www/f.bin"
-nginx_on() { # nginx_on N PORT
-  mkdir -p "$WORK/n$1"
-  cat >"$WORK/n$1/nginx.conf" <<CONF
-daemon off; worker_processes 1; user root; error_log $WORK/n$1/error.log; pid $WORK/n$1/nginx.pid;
-events { worker_connections 64; }
-http { access_log off; client_body_temp_path $WORK/n$1; proxy_temp_path $WORK/n$1;
-  fastcgi_temp_path $WORK/n$1; uwsgi_temp_path $WORK/n$1; scgi_temp_path $WORK/n$1;
-  server { listen 127.0.0.1:$2; root $www; } }
-CONF
-  start "nginx$1" nginx -c "$WORK/n$1/nginx.conf" -p "$WORK/n$1"; eval "N$1_PID=$LAST_PID"
-  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$2/" && return; sleep 0.05; done
-  fail "nginx $1 did not start"
-}
+backend 1 "$P1"; backend 2 "$P2"; backend 3 "$P3"
 POOL=(127.0.0.1:$P1 127.0.0.1:$P2 127.0.0.1:$P3)
-nginx_on 1 "$P1"; nginx_on 2 "$P2"; nginx_on 3 "$P3"
 pool_proxy --health-interval 0.2 --fall 2 --rise 2
 want=$(sha256sum <"$www/f.bin")
 curls() { for _ in $(seq "$1"); do
   timeout 10 curl -sS --fail "http://$PROXY_ADDR/f.bin" | sha256sum | grep -qF "${want%% *}" || echo fail; done; }
 [ -z "$(curls 15)" ] || fail "curl through the pool"
-kill "$N2_PID"; wait "$N2_PID" 2>/dev/null || true
+stop_backend 2
 [ -z "$(curls 15)" ] || fail "curl while nginx 2 is stopped"
-wait_for "$WORK/proxy.log" "backend 127.0.0.1:$P2 .*is down" >/dev/null
+wait_for "$WORK/proxy.log" "backend 127.0.0.1:$P2 .*is down" 30 >/dev/null
 nginx_on 2 "$P2"
-wait_for "$WORK/proxy.log" "backend 127.0.0.1:$P2 .*is up" 10 >/dev/null
+wait_for "$WORK/proxy.log" "backend 127.0.0.1:$P2 .*is up" 30 >/dev/null
 [ -z "$(curls 15)" ] || fail "curl after nginx 2 came back"
-grep -q "closed after .*backend 127.0.0.1:$P2)" <(tail -5 "$WORK/proxy.log") || true
 end_proxy
 pass "curl: 45 downloads through 3 nginx, one stopped and started again: none failed"; checks=$((checks + 1))
-kill "$N1_PID" "$N2_PID" "$N3_PID" 2>/dev/null || true
+stop_backend 1; stop_backend 2; stop_backend 3
 
 # 8. iperf3 through a pool of three iperf3 servers (hash: its control and
 #    data connections reach the same one) while one stops and starts again.
@@ -141,10 +142,10 @@ iperf() { for i in $(seq 2 "$1"); do
   timeout 20 iperf3 -c 127.0.0.1 -B "127.0.0.$i" -p "$(port_of "$PROXY_ADDR")" -n 8M -J >/dev/null 2>&1 || echo "fail 127.0.0.$i"; done; }
 [ -z "$(iperf 4)" ] || fail "iperf3 through the pool: $(iperf 4)"
 kill "$I2_PID"; wait "$I2_PID" 2>/dev/null || true
-wait_for "$WORK/proxy.log" "backend 127.0.0.1:$P2 .*is down" >/dev/null
+wait_for "$WORK/proxy.log" "backend 127.0.0.1:$P2 .*is down" 30 >/dev/null
 [ -z "$(iperf 4)" ] || fail "iperf3 with server 2 down"
 iperf_on 2 "$P2"
-wait_for "$WORK/proxy.log" "backend 127.0.0.1:$P2 .*is up" 10 >/dev/null
+wait_for "$WORK/proxy.log" "backend 127.0.0.1:$P2 .*is up" 30 >/dev/null
 [ -z "$(iperf 4)" ] || fail "iperf3 after server 2 came back"
 end_proxy
 pass "iperf3: 9 runs through 3 servers, one stopped and started again: none failed"; checks=$((checks + 1))
