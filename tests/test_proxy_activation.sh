@@ -8,11 +8,12 @@
 #    (a third client served); then STOPPING=1 on SIGTERM, and exits 0.
 # 2. LOCAL fd:3 on a Unix socket passed the same way serves a client, and
 #    READY=1 reaches an abstract NOTIFY_SOCKET (@name).
+#    LOCAL systemd:NAME takes the socket of that name (LISTEN_FDNAMES).
 # 3. LOCAL fd:9 (the socket moved to descriptor 9 by a shell) serves, and
 #    the proxy holds the socket once: descriptor 9 is closed once adopted.
 # 4. Refusals exit 1 naming LOCAL: systemd with nothing passed, or with a
-#    LISTEN_FDS that is no number; fd:N not open, not a socket, not
-#    listening; and nothing is bound.
+#    LISTEN_FDS that is no number; systemd:NAME when no socket has that
+#    name; fd:N not open, not a socket, not listening.
 source "$(dirname "$0")/lib/proxy.sh"
 need systemd-socket-activate socat
 start_echo 127.0.0.1:0
@@ -80,6 +81,18 @@ wait_for "$WORK/notify2.log" 'READY=1' >/dev/null
 stop "$sdu_pid" "LOCAL fd:3"
 pass "LOCAL fd:3 (a Unix socket from systemd-socket-activate) served a client; READY=1 to @$abstract"
 
+# 2b. systemd:NAME: two named Unix sockets passed, LOCAL takes the one named.
+start sdn systemd-socket-activate -l "$WORK/web.sock" -l "$WORK/api.sock" --fdname=web:api \
+  "$PROXY" systemd:api "$ECHO_ADDR"
+sdn_pid=$LAST_PID
+until_exists "$WORK/api.sock"
+reply=$(printf 'named\n' | timeout 10 socat -t 5 - UNIX-CONNECT:"$WORK/api.sock") ||
+  fail "socat through systemd:api"
+[ "$reply" = named ] || fail "echo through systemd:api: \"$reply\""
+wait_for "$WORK/sdn.log" "relaying $WORK/api.sock " >/dev/null
+stop "$sdn_pid" "LOCAL systemd:api"
+pass "LOCAL systemd:api took the socket named api of two passed (LISTEN_FDNAMES=web:api)"
+
 # 3. fd:9: the socket moved by a shell before the proxy starts.
 port=$(free_port)
 start sd9 systemd-socket-activate -l "127.0.0.1:$port" \
@@ -109,6 +122,13 @@ refused "LOCAL systemd: no socket was passed" env -u LISTEN_PID -u LISTEN_FDS "$
 checks=$((checks + 1))
 refused 'LISTEN_FDS="two" is not a count of descriptors' \
   bash -c 'export LISTEN_PID=$$ LISTEN_FDS=two; exec "$0" systemd "$1"' "$PROXY" "$ECHO_ADDR"
+checks=$((checks + 1))
+refused "LOCAL systemd:db: no socket of that name was passed" \
+  systemd-socket-activate -l "$WORK/other.sock" --fdname=web "$PROXY" systemd:db "$ECHO_ADDR" &
+other_pid=$!
+until_exists "$WORK/other.sock"
+socat -u /dev/null UNIX-CONNECT:"$WORK/other.sock" # starts it
+wait "$other_pid" || fail "LOCAL systemd:db: not refused as expected"
 checks=$((checks + 1))
 refused "LOCAL fd:99: descriptor 99 is not open" "$PROXY" fd:99 "$ECHO_ADDR"
 checks=$((checks + 1))
