@@ -11,7 +11,11 @@
 # 4. root without --user: a warning; with --user: none;
 # 5. refused, exit 1 with a message: an unknown user, a missing chroot dir;
 # 6. a reload adding a LOCAL on a port below 1024 after the drop: refused
-#    whole, the bind's EACCES explained, the old listener still serving.
+#    whole, the bind's EACCES explained, the old listener still serving;
+# 7. --keep-cap net_admin as root without --user: uid 0 with CapEff 0x1000;
+# 8. started as U already (setpriv, as a service manager's User= does):
+#    --user U serves; --keep-cap without the capability and --user root are
+#    refused, exit 1, naming the call that failed.
 source "$(dirname "$0")/lib/proxy.sh"
 if [ "$(id -u)" != 0 ]; then echo "SKIP: needs root (CI runs as root)"; exit 77; fi
 checks=0
@@ -114,5 +118,38 @@ relays "after the refused reload"
 stop_proxy
 pass "a reload adding 127.0.0.1:1 after the drop: refused, EACCES explained, the old listener serves"
 checks=$((checks + 1))
+
+PROXY_ADDR=
+: >"$WORK/proxy.log"
+start_proxy --threads 2 --keep-cap net_admin "$ECHO_ADDR"
+wait_for "$WORK/proxy.log" 'running as uid 0, kept CAP_NET_ADMIN' >/dev/null
+every_task "$PROXY_PID" Uid "0 0 0 0" >/dev/null
+n=$(every_task "$PROXY_PID" CapEff 0000000000001000)
+relays "--keep-cap net_admin as root"
+stop_proxy
+pass "--keep-cap net_admin without --user: uid 0, CapEff 0x1000 in all $n threads, relays"
+checks=$((checks + 1))
+
+as_user=(setpriv --reuid "$uid" --regid "$gid" --init-groups)
+if "${as_user[@]}" test -x "$PROXY"; then
+  : >"$WORK/proxy.log"
+  start proxy "${as_user[@]}" "$PROXY" --user "$user" 127.0.0.1:0 "$ECHO_ADDR"
+  PROXY_PID=$LAST_PID
+  PROXY_ADDR=$(wait_for "$WORK/proxy.log" 'relaying ' | sed -E 's/.*relaying ([^ ]+) .*/\1/')
+  grep -q "running as $user " "$WORK/proxy.log" || fail "already $user: $(cat "$WORK/proxy.log")"
+  relays "already $user, --user $user"
+  stop_proxy
+  for bad in "--keep-cap net_admin:capset CAP_NET_ADMIN: Operation not permitted" \
+             "--user root:setgroups root: Operation not permitted"; do
+    rc=0
+    timeout 10 "${as_user[@]}" "$PROXY" ${bad%%:*} 127.0.0.1:0 "$ECHO_ADDR" >"$WORK/bad.log" 2>&1 || rc=$?
+    [ "$rc" = 1 ] || fail "as $user, ${bad%%:*}: exit $rc, want 1"
+    grep -q "${bad#*:}" "$WORK/bad.log" || fail "as $user, ${bad%%:*}: said $(cat "$WORK/bad.log")"
+  done
+  pass "started as $user: --user $user serves; --keep-cap without the capability and --user root refused"
+  checks=$((checks + 1))
+else
+  echo "note: $PROXY is not reachable by $user: the unprivileged start is not checked here"
+fi
 
 echo "$checks passed, 0 failed"

@@ -63,12 +63,18 @@ static _Noreturn void die_sys(const char *call, const char *arg)
 
 /* ---- capabilities (this thread's: the kernel keeps them per thread) ---- */
 
-/* Empty the bounding set but `keep`: no execve could give more back. */
+/* Empty the bounding set but `keep`: no execve could give more back.
+ * Without CAP_SETPCAP (started unprivileged, e.g. by a service manager's
+ * User=) it stays: such a process has nothing to gain it from anyway. */
 static void bound_caps(uint64_t keep)
 {
-    for (int cap = 0; cap < 64 && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
-        if (!(keep & (1ull << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+    for (int cap = 0; cap < 64 && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
+        if (keep & (1ull << cap) || prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
+            continue;
+        if (errno != EPERM)
             die_sys("prctl", "PR_CAPBSET_DROP");
+        return;
+    }
 }
 
 /* Permitted and effective become exactly `caps`, inheritable and ambient
