@@ -18,6 +18,8 @@ static int sig_pair[2] = {-1, -1}; /* the handler writes [1], read_signals reads
 static rsock_chan *stop;           /* done on the first SIGINT or SIGTERM */
 static rsock_chan *drained;        /* a signal per thread whose connections ended */
 static rsock_group *service;       /* thread 0: read_signals and log_flusher */
+static bool stopping;              /* thread 0: the stop began */
+static bool draining;              /* the stop has no grace limit (drain, takeover) */
 
 static void on_signal(int sig)
 {
@@ -61,21 +63,38 @@ _Noreturn void exit_now(void)
     _exit(0);
 }
 
-static void on_signal_byte(char byte, bool *stopping)
+void control_stop(bool drain)
+{
+    if (stopping)
+        return;
+    stopping = true;
+    __atomic_store_n(&draining, drain, __ATOMIC_RELEASE);
+    notify_stopping();
+    rsock_chan_done(stop);
+}
+
+bool control_stopping(void)
+{
+    return stopping;
+}
+
+bool control_draining(void)
+{
+    return __atomic_load_n(&draining, __ATOMIC_ACQUIRE);
+}
+
+static void on_signal_byte(char byte)
 {
     if (byte == 'U')
         print_summary("summary");
     else if (byte == 'H') {
-        if (!*stopping)
+        if (!stopping)
             service_reload();
     }
-    else if (*stopping)
-        exit_now(); /* a second SIGINT or SIGTERM: no more grace */
-    else {
-        *stopping = true;
-        notify_stopping();
-        rsock_chan_done(stop);
-    }
+    else if (stopping)
+        exit_now(); /* a second SIGINT or SIGTERM: no more grace (nor drain) */
+    else
+        control_stop(false);
 }
 
 static void read_signals(void *unused)
@@ -87,12 +106,11 @@ static void read_signals(void *unused)
         return;
     }
     sig_pair[0] = -1; /* the device's now */
-    bool stopping = false;
     char bytes[16];
     ssize_t n;
     while ((n = rsock_read(s, bytes, sizeof bytes, -1)) > 0)
         for (ssize_t i = 0; i < n; i++)
-            on_signal_byte(bytes[i], &stopping);
+            on_signal_byte(bytes[i]);
     rsock_close(s);
 }
 

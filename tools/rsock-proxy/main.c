@@ -10,6 +10,7 @@
  * then group cancels and waits (control.c, worker.c); --max-conns slots
  * are freed through a channel (slots.c).  Nothing polls. */
 #include "proxy.h"
+#include "ctl.h"
 #include "metrics.h"
 #include "notify.h"
 
@@ -73,6 +74,8 @@ static int setup(void)
         fprintf(stderr, "rsock-proxy: --metrics %s: %s\n", cfg.metrics, rsock_error_message());
         return -1;
     }
+    if (cfg.control && ctl_start(cfg.control) < 0)
+        return -1;
     return control_init();
 }
 
@@ -149,6 +152,7 @@ static void finish(void)
     current->checks = NULL;
     generation_put(current);
     metrics_end();
+    ctl_end();
     control_end();
     rsock_run(); /* thread 0's steward returns */
     for (int i = 0; i < nworkers; i++)

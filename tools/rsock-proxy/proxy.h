@@ -159,6 +159,11 @@ void worker_publish(struct generation *g); /* every thread serves g from now on 
 int control_init(void);      /* signal handlers, the stop and drained channels */
 int control_start(void);     /* thread 0: the fibers reading signals and flushing the log */
 rsock_chan *control_stop_chan(void); /* done when the proxy stops */
+/* Thread 0: stop accepting everywhere; with `drain`, the open connections
+ * have no grace limit (the control socket's drain, a takeover). */
+void control_stop(bool drain);
+bool control_stopping(void);
+bool control_draining(void);
 void control_drained(void);  /* a thread's connections have all ended */
 void control_wait_end(void); /* main: park until every thread drained */
 void control_end(void);

@@ -86,14 +86,16 @@ static void adopt(struct worker *w, struct generation *g)
     w->gen = g;
 }
 
-/* Stop accepting, let the connections finish for --grace seconds, then
- * cancel those left (each closes with a reset), and free the groups. */
+/* Stop accepting, let the connections finish for --grace seconds (with no
+ * limit when draining), then cancel those left (each closes with a reset),
+ * and free the groups. */
 static void stop(struct worker *w)
 {
     for (int i = 0; i < MAX_LISTENERS; i++)
         if (w->slots[i].l)
             close_slot(&w->slots[i]);
-    rsock_group_wait(w->conns, rsock_after((int64_t)(cfg.grace * 1000)));
+    int64_t grace_end = control_draining() ? -1 : rsock_after((int64_t)(cfg.grace * 1000));
+    rsock_group_wait(w->conns, grace_end);
     rsock_group_close(w->conns);
     w->conns = NULL;
     generation_put(w->gen);
