@@ -264,6 +264,8 @@ static void test_refusals_states_reloads(void)
     metrics_closed(metrics_for("edge", "b2"), 1, 10, 20, END_IDLE);
     metrics_backend_up("edge", "b1", true);
     metrics_backend_up("edge", "b2", false);
+    metrics_backend_up("edge", "b3", true);
+    metrics_backend_gone("edge", "b3"); /* left the pool */
     metrics_reloaded(true);
     metrics_reloaded(false);
     metrics_reloaded(false);
@@ -275,6 +277,8 @@ static void test_refusals_states_reloads(void)
     CHECK_SERIES(text, "rsock_proxy_errors_total{listener=\"edge\",kind=\"no_backend\"}", 0);
     CHECK_SERIES(text, "rsock_proxy_backend_up{listener=\"edge\",backend=\"b1\"}", 1);
     CHECK_SERIES(text, "rsock_proxy_backend_up{listener=\"edge\",backend=\"b2\"}", 0);
+    CHECK(isnan(value_of(text, "rsock_proxy_backend_up{listener=\"edge\",backend=\"b3\"}")));
+    CHECK_SERIES(text, "rsock_proxy_connections_total{listener=\"edge\",backend=\"b3\"}", 0);
     CHECK_SERIES(text, "rsock_proxy_reloads_total{result=\"ok\"}", 1);
     CHECK_SERIES(text, "rsock_proxy_reloads_total{result=\"failed\"}", 2);
     /* the listener's own pair holds errors, no traffic series */

@@ -222,6 +222,13 @@ void metrics_backend_up(const char *listener, const char *backend, bool up)
         SET(t->backend_up, up ? 1 : 0);
 }
 
+void metrics_backend_gone(const char *listener, const char *backend)
+{
+    struct traffic *t = metrics_for(listener, backend);
+    if (t)
+        SET(t->backend_up, -1);
+}
+
 void metrics_reloaded(bool ok)
 {
     ADD(*(ok ? &reloads_ok : &reloads_failed), 1);

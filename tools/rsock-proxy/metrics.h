@@ -85,6 +85,11 @@ void metrics_refused_at(struct traffic *own, enum end_kind why);
  * never reported has no backend_up series. */
 void metrics_backend_up(const char *listener, const char *backend, bool up);
 
+/* The backend left the listener's pool (a reload, a name that now
+ * resolves elsewhere): its backend_up series goes away (its counters stay,
+ * as counters must).  Reporting it again brings the series back. */
+void metrics_backend_gone(const char *listener, const char *backend);
+
 /* A reload (SIGHUP) was applied (`ok`) or refused: reloads_total. */
 void metrics_reloaded(bool ok);
 
