@@ -227,6 +227,11 @@ static inline struct chan_waiter *chan_claim(rsock_chan *c, int op)
     return NULL;
 }
 
+/* remote.c, for channels: rsock__remote_wake (fiber.h) of a node on the
+ * fiber's stack, setting *released (the fiber may leave) as soon as the
+ * node is queued, before the loop's eventfd is written. */
+void rsock__remote_wake_release(struct rsock__rwake *n, int result, atomic_bool *released);
+
 /* Tell a claimed waiter its outcome (after unlocking: a wake of another
  * thread's fiber is a syscall).  S: this thread's scheduler, or NULL. */
 static inline void chan_finish(struct rsock__sched *S, struct chan_waiter *w, int result)
@@ -234,14 +239,14 @@ static inline void chan_finish(struct rsock__sched *S, struct chan_waiter *w, in
     struct chan_choice *ch = w->choice;
     struct rsock_fiber *f = ch->wake.fiber;
     ch->result = result;
-    if (f->sched == S) {
-        ch->queued = false;
-        if (f->park_seq == ch->wake.seq)
-            rsock__wake(S, f, 0);
-    } else {
+    if (f->sched != S) {
         ch->queued = true;
-        rsock__remote_wake(&ch->wake, 0);
+        rsock__remote_wake_release(&ch->wake, 0, &ch->released);
+        return;
     }
+    ch->queued = false;
+    if (f->park_seq == ch->wake.seq)
+        rsock__wake(S, f, 0);
     /* The last touch: the fiber, which may see its choice decided at once
      * (another thread), leaves only after this (its stack holds `ch`). */
     atomic_store_explicit(&ch->released, true, memory_order_release);

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -18,6 +19,7 @@ struct rsock__remote {
     struct rsock__rwake *head, *tail;
     atomic_size_t count;   /* nodes queued: read without the lock */
     atomic_int sleeping;   /* the loop is in (or entering) epoll_wait */
+    atomic_int kicking;    /* wakers past the queue, before the eventfd: keep R */
     struct rsock dev;      /* the eventfd, registered with the loop */
 };
 
@@ -80,6 +82,16 @@ static void unlink_node(struct rsock__remote *R, struct rsock__rwake *n)
     atomic_fetch_sub(&R->count, 1);
 }
 
+/* Write the loop's eventfd if it sleeps (or is about to). */
+static void kick(struct rsock__remote *R)
+{
+    if (atomic_exchange(&R->sleeping, 0)) {
+        uint64_t one = 1;
+        while (write(R->dev.fd, &one, sizeof one) < 0 && errno == EINTR)
+            ;
+    }
+}
+
 bool rsock__remote_wake(struct rsock__rwake *n, int result)
 {
     struct rsock_fiber *f = n->fiber;
@@ -95,12 +107,24 @@ bool rsock__remote_wake(struct rsock__rwake *n, int result)
     if (!n->queued)
         push(R, n);
     pthread_mutex_unlock(&R->lock);
-    if (atomic_exchange(&R->sleeping, 0)) {
-        uint64_t one = 1;
-        while (write(R->dev.fd, &one, sizeof one) < 0 && errno == EINTR)
-            ;
-    }
+    kick(R);
     return true;
+}
+
+void rsock__remote_wake_release(struct rsock__rwake *n, int result, atomic_bool *released)
+{
+    struct rsock__remote *R = n->fiber->sched->remote;
+    n->result = result;
+    pthread_mutex_lock(&R->lock);
+    if (!n->queued)
+        push(R, n);
+    atomic_fetch_add_explicit(&R->kicking, 1, memory_order_relaxed); /* before the fiber can leave */
+    pthread_mutex_unlock(&R->lock);
+    /* The fiber may run now (its loop may be draining already): it need
+     * not wait for the write, a syscall its thread would spin through. */
+    atomic_store_explicit(released, true, memory_order_release);
+    kick(R);
+    atomic_fetch_sub_explicit(&R->kicking, 1, memory_order_release);
 }
 
 void rsock__remote_forget(struct rsock__sched *S, struct rsock__rwake *n)
@@ -168,6 +192,12 @@ void rsock__remote_free(struct rsock__sched *S)
     struct rsock__remote *R = S->remote;
     if (!R)
         return;
+    /* A waker still on its way to the eventfd (it counted itself in under
+     * the lock, before its fiber could leave): a few instructions. */
+    pthread_mutex_lock(&R->lock);
+    pthread_mutex_unlock(&R->lock);
+    while (atomic_load_explicit(&R->kicking, memory_order_acquire))
+        sched_yield();
     rsock__loop_remove(&R->dev);
     close(R->dev.fd);
     pthread_mutex_destroy(&R->lock);
