@@ -2,7 +2,8 @@
 # rsock-proxy -c FILE (rsock-proxy.conf(5)): every bad file is refused with
 # exit 2 and "FILE:LINE: what" for each of its errors, by --check and at
 # start alike; a good file passes --check (exit 0, nothing bound) and a
-# file with two listeners relays through both to their own backends.
+# file with two listeners relays through both to their own backends; an
+# option on the command line wins over the file's.
 source "$(dirname "$0")/lib/proxy.sh"
 checks=0
 GOOD_TAIL='listen a 127.0.0.1:0\nserver 127.0.0.1:1\n'
@@ -137,3 +138,20 @@ grep -q "idle-timeout 100 s" "$WORK/proxy.log" || fail "the file's idle-timeout:
 kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
 pass "a file with a TCP and a Unix listener (a quoted path with a blank): each relays to its own backend, 3 times"
 
+# The command line wins over the file: a global (--idle-timeout) and a
+# listener option (--balance, over the file's default and section).
+cat >"$WORK/pool.conf" <<CONF
+idle-timeout 100
+balance hash
+listen pool 127.0.0.1:0
+    balance rr
+    server $three
+    server $five
+CONF
+start proxy "$PROXY" -c "$WORK/pool.conf" --idle-timeout 7 --balance leastconn
+PROXY_PID=$LAST_PID
+line=$(wait_for "$WORK/proxy.log" 'relaying ')
+grep -qF "(leastconn)" <<<"$line" || fail "--balance leastconn did not win over the file's: $line"
+grep -qF "idle-timeout 7 s" <<<"$line" || fail "--idle-timeout 7 did not win over the file's 100: $line"
+kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
+pass "the command line wins over the file: --idle-timeout 7 over 100, --balance leastconn over the section's rr"

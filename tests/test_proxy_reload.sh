@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # rsock-proxy -c FILE and SIGHUP (rsock-proxy.conf(5), RELOAD): a changed
 # file takes effect for new connections at once (each listener's new
-# backend, on the same port); a connection open across the reload goes on
+# backend, on the same port, with two listeners both said 127.0.0.1:0:
+# each is matched by its name); a connection open across the reload goes on
 # echoing to its old backend to its end; a bad or missing file is refused
 # with its errors logged (FILE:LINE) and the old config keeps serving.
 source "$(dirname "$0")/lib/proxy.sh"
@@ -37,7 +38,7 @@ backend three 3; three=$BACKEND
 backend five 5; five=$BACKEND
 start_echo 127.0.0.1:0
 conf=$WORK/proxy.conf
-printf 'listen web 127.0.0.1:0\n  server %s\nlisten stream 127.0.0.2:0\n  server %s\n' \
+printf 'listen web 127.0.0.1:0\n  server %s\nlisten stream 127.0.0.1:0\n  server %s\n' \
   "$three" "$ECHO_ADDR" >"$conf"
 start proxy "$PROXY" -c "$conf"
 PROXY_PID=$LAST_PID
@@ -51,7 +52,7 @@ exec {held_r}<&"${HELD[0]}"- {held_w}>&"${HELD[1]}"-
 echo_line "before the reload"
 
 # Both listeners get new backends: web five, stream three.
-printf 'listen web 127.0.0.1:0\n  server %s\nlisten stream 127.0.0.2:0\n  server %s\n' \
+printf 'listen web 127.0.0.1:0\n  server %s\nlisten stream 127.0.0.1:0\n  server %s\n' \
   "$five" "$three" >"$conf"
 kill -HUP "$PROXY_PID"
 wait_count 'reloaded' 1
