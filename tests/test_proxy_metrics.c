@@ -2,6 +2,7 @@
  * exposition text, and the HTTP endpoint over real loopback sockets.
  *
  *   test_proxy_metrics                  the tests
+ *   test_proxy_metrics --bench THREADS  the per-connection calls' cost
  *   test_proxy_metrics --serve S [ADDR] fill counters with sample traffic
  *                                       (odd names included), serve them on
  *                                       ADDR (127.0.0.1:0) for S seconds; the
@@ -488,10 +489,43 @@ static int serve_for(int seconds, const char *addr)
     return 0;
 }
 
+/* ---- --bench: what the per-connection calls cost ---- */
+
+#define BENCH_ROUNDS 10
+
+static void *bench_thread(void *t)
+{
+    for (int i = 0; i < BENCH_ROUNDS; i++)
+        connections(t);
+    return NULL;
+}
+
+/* THREADS threads each make the calls of 2 million connections on one pair (the
+ * worst case: every thread on the same cache lines). */
+static int bench(int threads)
+{
+    pthread_t th[64];
+    threads = threads < 1 ? 1 : threads > 64 ? 64 : threads;
+    struct traffic *t = metrics_for("bench", "b");
+    int64_t began = rsock_now();
+    for (int i = 0; i < threads; i++)
+        REQUIRE(pthread_create(&th[i], NULL, bench_thread, t) == 0);
+    for (int i = 0; i < threads; i++)
+        pthread_join(th[i], NULL);
+    double ns = (double)(rsock_now() - began) * 1e6 / (BENCH_ROUNDS * PER_THREAD);
+    printf("%d thread%s on one pair: %.0f ns of metrics calls per connection (opened, connected, "
+           "closed), per thread\n",
+           threads, threads > 1 ? "s" : "", ns);
+    metrics_end();
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "--serve") == 0)
         return serve_for(atoi(argv[2]), argc > 3 ? argv[3] : "127.0.0.1:0");
+    if (argc >= 3 && strcmp(argv[1], "--bench") == 0)
+        return bench(atoi(argv[2]));
     rsock_now();
     rsock_yield(); /* make the thread's loop before counting descriptors */
     int fds = check_fd_count();
