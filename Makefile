@@ -34,7 +34,7 @@ asan:
 # for cross-thread work (test_chan*, test_thread*, test_offload*); one at a
 # time (timing checks under TSan's slowdown).  TSAN_EXCLUDE: a regex of
 # tests to leave out.
-TSAN_TESTS ?= ^test_(chan|thread|offload|error|loop|busy_poll|group|reliability|dial)
+TSAN_TESTS ?= ^test_(chan|thread|offload|error|loop|busy_poll|group|reliability|dial|proxy_metrics$$)
 TSAN_EXCLUDE ?=
 tsan:
 	cmake -S . -B build-tsan -DRSOCK_TSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang
