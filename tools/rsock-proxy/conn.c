@@ -74,7 +74,7 @@ static void refuse(struct conn *c, enum end_kind why, const char *fmt, const cha
 {
     char peer[RSOCK_ADDRSTRLEN];
     STAT_ADD(c->w->errors, 1);
-    metrics_refused(c->l->lc->name, why);
+    metrics_refused_at(c->l->traffic, why); /* no lock: a flood of refusals */
     if (fmt)
         log_line(0, fmt, peer_text(c, peer), detail);
     if (conf(c)->verbose > 0)

@@ -252,6 +252,7 @@ void pool_update(struct pool *p, const char *from, const rsock_addr *addrs, int 
             continue;
         }
         log_event("backend", "%s: %s no longer gives %s: removed", p->lc->name, from, s->text);
+        metrics_backend_gone(p->lc->name, s->text);
         server_put(s);
     }
     p->nservers = kept;
