@@ -68,7 +68,7 @@ pass "reload: a changed file is applied (ok), a bad one refused ($answer)"
 
 # Bad input: an unknown command, an over-long line.
 answer=$(ask 'frobnicate now')
-[ "$answer" = 'error: unknown command "frobnicate now" (stats, backends, reload, drain)' ] ||
+[ "$answer" = 'error: unknown command "frobnicate now" (stats, backends, reload, drain, takeover)' ] ||
   fail "an unknown command answered: $answer"
 answer=$(head -c 2000 /dev/zero | tr '\0' x | timeout 10 socat -t 5 - "UNIX-CONNECT:$CTL")
 [ "$answer" = "error: line too long" ] || fail "an over-long line answered: $answer"

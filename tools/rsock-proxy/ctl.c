@@ -112,11 +112,13 @@ static bool answer(FILE *f, const char *cmd)
         log_event("drain", "draining: no new connections; exit when the open ones end");
         control_stop(true);
         fputs("ok", f);
-    } else {
+    } else if (!strcmp(cmd, "takeover"))
+        return false;
+    else {
         fputs("error: unknown command \"", f);
         for (const char *c = cmd; *c && c - cmd < 64; c++)
             fputc(*c >= 0x20 && *c < 0x7f ? *c : '?', f);
-        fputs("\" (stats, backends, reload, drain)", f);
+        fputs("\" (stats, backends, reload, drain, takeover)", f);
     }
     return true;
 }
@@ -135,7 +137,8 @@ static int serve_command(rsock_t *c, rsock_reader *r, const char *cmd)
     fclose(f);
     ssize_t rc = answered ? rsock_write_all(c, text, len, rsock_after(CTL_IDLE_MS)) : 1;
     free(text);
-    (void)r;
+    if (!answered)
+        takeover_give(c, r);
     return rc < 0 ? (int)rc : answered ? 0 : 1;
 }
 

@@ -118,6 +118,18 @@ int open_listener(const struct listener *l, const rsock_addr *at, bool reuseport
     return 0;
 }
 
+/* A takeover: the new process serves (and removes) our Unix LOCALs. */
+void forget_local_paths(void)
+{
+    nbound_paths = 0;
+}
+
+/* A takeover: a Unix LOCAL the old process bound is ours to remove now. */
+void keep_local_path(const rsock_addr *a)
+{
+    note_bound_path(a);
+}
+
 /* A pathname Unix LOCAL is ours: remove it on the way out, but only while
  * it is still the socket we bound (device and inode): a replacement proxy
  * started during our grace period has bound a new one there. */

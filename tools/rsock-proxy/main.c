@@ -171,6 +171,8 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return rc > 0 || (rc == 0 && cfg.check_only) ? 0 : 2;
     }
+    if (cfg.takeover && takeover_fetch(cfg.takeover) < 0)
+        return 1; /* before the listeners are made: they adopt its sockets */
     if (setup() < 0 || start_threads() < 0 || privs_drop() < 0)
         return 1; /* privs_drop: once every thread has bound, before any serves */
     print_start_lines();
@@ -179,6 +181,8 @@ int main(int argc, char **argv)
     notify_ready();
     notify_status("relaying %d listener%s on %d thread%s", current->nlisteners,
                   current->nlisteners == 1 ? "" : "s", nworkers, nworkers == 1 ? "" : "s");
+    if (cfg.takeover)
+        takeover_ready(); /* the old proxy stops accepting and drains */
     control_wait_end(); /* the loop serves thread 0's connections meanwhile */
     finish();
     return 0;

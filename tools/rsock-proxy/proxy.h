@@ -126,6 +126,8 @@ void reset_on_close(rsock_t *s); /* SO_LINGER 0: the close sends a reset */
 int open_listener(const struct listener *l, const rsock_addr *at, bool reuseport,
                   rsock_t **out);     /* 0, or -errno (said) */
 void remove_local_paths(void);        /* at exit: our Unix sockets */
+void forget_local_paths(void);        /* a takeover: the new process's now */
+void keep_local_path(const rsock_addr *a); /* a takeover: a Unix LOCAL now ours */
 
 /* service.c */
 extern struct generation *current; /* thread 0's: the newest */

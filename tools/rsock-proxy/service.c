@@ -8,6 +8,7 @@
  * take the new listener; a LOCAL that went is closed; a new one opened.
  * Open connections keep the generation they started in, to their end. */
 #include "proxy.h"
+#include "ctl.h"
 #include "metrics.h"
 #include "activation.h"
 #include "notify.h"
@@ -67,6 +68,12 @@ static int place_listener(struct listener *l, const struct generation *old)
     if (kept) {
         l->local = kept->local;
         l->inherited = kept->inherited;
+    } else if (takeover_count(l->lc->local) > 0) { /* the old process's sockets */
+        int rc = takeover_take(l->lc->local, 0, &l->first);
+        if (rc <= 0)
+            return rc < 0 ? rc : -EBADF;
+        l->inherited = is_inherited_local(l->lc->local);
+        rsock_getsockname(l->first, &l->local);
     } else if (is_inherited_local(l->lc->local)) {
         int rc = inherited_listeners(l->lc->local, &l->first, 1); /* said */
         if (rc < 0)

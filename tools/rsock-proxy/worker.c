@@ -7,6 +7,7 @@
  *   accept; one that went is closed; a new one is opened;
  * - the stop: no new connections, a grace period, then cancel the rest. */
 #include "proxy.h"
+#include "ctl.h"
 #include "notify.h"
 
 #include <errno.h>
@@ -23,17 +24,21 @@ static struct acceptor_slot *free_slot(struct worker *w)
     return NULL;
 }
 
-static int open_slot(struct worker *w, struct listener *l)
+/* Socket `index` of l on this thread: thread 0's first is l->first; a
+ * takeover's are the old process's; else one of our own. */
+static int open_slot(struct worker *w, struct listener *l, int index)
 {
     struct acceptor_slot *slot = free_slot(w);
     if (!slot)
         return -ENOSPC;
     *slot = (struct acceptor_slot){.l = l, .w = w};
     int rc = 0;
-    if (w->index == 0 && l->first) {
+    if (index == 0 && l->first) {
         slot->sock = l->first; /* bound by thread 0 when the generation was made */
         l->first = NULL;
-    } else if (l->inherited)
+    } else if ((rc = takeover_take(l->lc->local, index, &slot->sock)) != 0)
+        rc = rc > 0 ? 0 : rc;
+    else if (l->inherited || index != w->index)
         return 0; /* one inherited socket: thread 0 accepts on it */
     else
         rc = open_listener(l, &l->local, true, &slot->sock);
@@ -48,6 +53,17 @@ static int open_slot(struct worker *w, struct listener *l)
         return rc;
     }
     return 0;
+}
+
+/* l's sockets on this thread: its own, and after a takeover those of the
+ * old process beyond our thread count (the kernel goes on queueing
+ * connections on each, so each must be served). */
+static int open_slots(struct worker *w, struct listener *l)
+{
+    int rc = open_slot(w, l, w->index);
+    for (int i = w->index + nworkers; rc == 0 && i < takeover_count(l->lc->local); i += nworkers)
+        rc = open_slot(w, l, i);
+    return rc;
 }
 
 static void close_slot(struct acceptor_slot *slot)
@@ -79,7 +95,7 @@ static void adopt(struct worker *w, struct generation *g)
             close_slot(slot);
     }
     for (int i = 0; i < g->nlisteners; i++)
-        if (!has_slot(w, &g->listeners[i]) && open_slot(w, &g->listeners[i]) < 0)
+        if (!has_slot(w, &g->listeners[i]) && open_slots(w, &g->listeners[i]) < 0)
             log_line(-1, "thread %d: cannot serve %s: %s", w->index, g->listeners[i].lc->name,
                      rsock_error_message());
     generation_put(w->gen);
@@ -130,7 +146,7 @@ int worker_start(struct worker *w)
     rsock_set_busy_poll(cfg.busy_poll_us); /* 0..RSOCK_BUSY_POLL_MAX_US: checked when parsed */
     int rc = rsock_group_new(&w->conns);
     for (int i = 0; rc == 0 && i < w->gen->nlisteners; i++)
-        rc = open_slot(w, &w->gen->listeners[i]);
+        rc = open_slots(w, &w->gen->listeners[i]);
     if (rc == 0)
         rc = rsock_spawn(steward, w, NULL);
     if (rc < 0) {
