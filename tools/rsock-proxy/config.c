@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,11 +87,28 @@ static const char usage[] =
 
 static const char *refusal_where = ""; /* "file:line: " while a file is read */
 
+void (*config_reporter)(const char *text);
+
+void config_report(const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (config_reporter)
+        config_reporter(text);
+    else
+        fprintf(stderr, "rsock-proxy: %s\n", text);
+}
+
 static int refuse(const char *fmt, const char *arg)
 {
-    fprintf(stderr, "rsock-proxy: %s", refusal_where);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, refusal_where[0] ? "\n" : "\nTry 'rsock-proxy --help'.\n");
+    char what[768];
+    snprintf(what, sizeof what, fmt, arg);
+    config_report("%s%s", refusal_where, what);
+    if (!refusal_where[0] && !config_reporter)
+        fputs("Try 'rsock-proxy --help'.\n", stderr);
     return -EINVAL;
 }
 
@@ -273,7 +291,7 @@ static int set_special(struct proxy_config *c, struct listener_config *l, const 
     static const char *const formats[] = {"text", "json", NULL};
     static const char *const versions[] = {"none", "v1", "v2", NULL};
     static const char *const caps[] = {"net_admin", NULL};
-    long n;
+    long n = 0;
     int i;
     if (!strcmp(name, "verbose") || !strcmp(name, "quiet"))
         c->verbose = name[0] == 'v' ? 1 : -1;
@@ -312,7 +330,7 @@ static int set_value(const struct option_row *o, void *base, const char *value)
     char option[64];
     snprintf(option, sizeof option, "--%s", o->name);
     char *field = (char *)base + o->offset;
-    long n;
+    long n = 0;
     switch (o->kind) {
     case K_FLAG:
         *(bool *)field = true;

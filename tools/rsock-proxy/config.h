@@ -94,6 +94,13 @@ int config_set(struct proxy_config *c, struct listener_config *l, const char *na
 /* Whether `name` is a per-listener option (a file may say it in a section). */
 bool config_is_listener_option(const char *name);
 
+/* Where refusals go: NULL (the default) prints "rsock-proxy: TEXT" on
+ * stderr; a reload points it at the log, so that with --log-format json
+ * every line stays a JSON object. */
+extern void (*config_reporter)(const char *text);
+/* One refusal, printf-style, to config_reporter. */
+__attribute__((format(printf, 1, 2))) void config_report(const char *fmt, ...);
+
 /* Free what `c` holds (not `c`). */
 void config_free(struct proxy_config *c);
 

@@ -136,13 +136,21 @@ static void note_restart_only(const struct proxy_config *now, const struct proxy
         log_event("reload", "threads, max-conns and busy-poll change only at a restart");
 }
 
+/* A refusal of the file read again: a log line (JSON with --log-format json). */
+static void reload_report(const char *text)
+{
+    log_event("reload", "%s", text);
+}
+
 int service_reload(void)
 {
     struct proxy_config *next = malloc(sizeof *next);
     if (!next)
         return -ENOMEM;
     notify_reloading();
+    config_reporter = reload_report;
     int rc = parse_config(next, saved_argc, saved_argv);
+    config_reporter = NULL;
     struct generation *g = NULL;
     if (rc == 0)
         rc = generation_new(next, true, current, &g);
