@@ -98,3 +98,19 @@ rc=0; wait "$PROXY_PID" || rc=$?
 [ "$rc" = 0 ] || fail "the proxy exited $rc after SIGTERM"
 ! grep -Eq 'Sanitizer|runtime error' "$WORK/proxy.log" || fail "a sanitizer report in proxy.log"
 pass "after three reloads SIGTERM stops the proxy with exit 0"
+
+# With --log-format json, a refused reload's errors are log lines too:
+# every line stays a JSON object.
+printf 'listen web 127.0.0.1:0\n  server %s\n' "$three" >"$conf"
+start proxy "$PROXY" --log-format json -c "$conf"
+PROXY_PID=$LAST_PID
+wait_for "$WORK/proxy.log" '"relaying ' >/dev/null
+printf 'nosuch 1\nlisten web 127.0.0.1:0\n  server %s\n' "$three" >"$conf"
+kill -HUP "$PROXY_PID"
+wait_count 'reload refused' 1
+grep -qF "{\"time\":" "$WORK/proxy.log" || fail "no JSON line"
+grep -F '"event":"reload"' "$WORK/proxy.log" | grep -qF "$conf:1: no option named \\\"nosuch\\\"" ||
+  fail "the bad file's error is not a JSON reload line: $(cat "$WORK/proxy.log")"
+grep -v '^{.*}$' "$WORK/proxy.log" && fail "a line that is not a JSON object (above)"
+kill -TERM "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
+pass "--log-format json: a refused reload's errors are JSON lines (event reload) like the rest"

@@ -34,9 +34,9 @@ __attribute__((format(printf, 2, 3))) static void say(struct reader *r, const ch
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "rsock-proxy: %s", r->where);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char text[1024];
+    vsnprintf(text, sizeof text, fmt, ap);
+    config_report("%s%s", r->where, text);
     va_end(ap);
     r->errors++;
 }
@@ -177,8 +177,7 @@ static void end_section(struct reader *r)
 {
     struct listener_config *l = r->section;
     if (l && l != &r->refused && !r->server_lines && !l->transparent) {
-        fprintf(stderr, "rsock-proxy: %s:%d: listener %s has no server\n", r->file, l->line,
-                l->name);
+        config_report("%s:%d: listener %s has no server", r->file, l->line, l->name);
         r->errors++;
     }
     r->section = NULL;
@@ -339,10 +338,9 @@ static void read_lines(struct reader *r, FILE *f)
         read_line(r, line, (size_t)len);
     }
     if (ferror(f))
-        fprintf(stderr, "rsock-proxy: %s: cannot read: %s\n", r->file, strerror(errno)),
-            r->errors++;
+        config_report("%s: cannot read: %s", r->file, strerror(errno)), r->errors++;
     else if (r->errors >= MAX_ERRORS && fgetc(f) != EOF)
-        fprintf(stderr, "rsock-proxy: %s: too many errors, the rest is not read\n", r->file);
+        config_report("%s: too many errors, the rest is not read", r->file);
     free(line);
 }
 
@@ -353,13 +351,13 @@ int parse_config_file(struct proxy_config *c, const char *file)
     struct reader r = {.c = c, .file = file};
     FILE *f = fopen(file, "re");
     if (!f) {
-        fprintf(stderr, "rsock-proxy: %s: cannot read: %s\n", file, strerror(errno));
+        config_report("%s: cannot read: %s", file, strerror(errno));
         return -EINVAL;
     }
     read_lines(&r, f);
     fclose(f);
     end_section(&r);
     if (!r.errors && !c->nlisteners)
-        fprintf(stderr, "rsock-proxy: %s: no listen section\n", file), r.errors++;
+        config_report("%s: no listen section", file), r.errors++;
     return r.errors ? -EINVAL : 0;
 }
