@@ -725,6 +725,20 @@ typedef struct { int64_t a_to_b, b_to_a; } rsock_relay_stats;
 RSOCK_API int rsock_relay(rsock_t *a, rsock_t *b, int64_t deadline, int64_t idle_ms, int flags,
                           rsock_relay_stats *st);
 
+/* rsock_relay that can be stopped mid-stream without losing a byte (to hand
+ * a live connection to another thread or process): when channel `stop` is
+ * done (rsock_chan_done; or a signal is sent on it: elem_size 0), each
+ * direction stops reading and writes out what it has read and holds, then
+ * the relay returns -EINTR with `st` filled, shutting nothing down: the
+ * next relay on the same two sockets continues exactly where this one
+ * stopped.  A direction that ended before the stop stays ended (its
+ * shutdown was sent).  A direction blocked writing finishes that write
+ * first: bound it with `deadline` or `idle_ms`.  Returns 0 (both ended
+ * before any stop).  Errors: -EINTR (stopped), -EINVAL (a NULL stop), as
+ * rsock_relay. */
+RSOCK_API int rsock_relay_stop(rsock_t *a, rsock_t *b, int64_t deadline, int64_t idle_ms,
+                               int flags, rsock_chan *stop, rsock_relay_stats *st);
+
 /* Read exactly `len` bytes, waiting for input: returns len.  `got` (may be
  * NULL) gets the bytes read, on failure too.  Errors: -EPIPE (the stream
  * ended first: a clean end, as against -ECONNRESET), -EINVAL (NULL s, NULL

@@ -271,16 +271,43 @@ static int64_t splice_step(struct copy *c)
  * write), and turns to splice once a read brings more than SMALL_READ (what
  * bulk needs: no copy through user space); a spell between two parks that
  * moves SMALL_READ or less turns it back. */
+static bool stopping(const struct copy *c)
+{
+    return c->o->stop && *c->o->stop;
+}
+
+/* Asked to stop (o->stop) with nothing held: every byte read is written. */
+static int64_t stopped(struct copy *c)
+{
+    if (c->o->failed)
+        *c->o->failed = 0;
+    return rsock__fail(EINTR, "rsock_copy fd %d -> fd %d: stopped (after %lld bytes)", c->from_fd,
+                       c->to_fd, (long long)c->total);
+}
+
+/* Park for input; a cancel that comes with o->stop is the stop. */
+static int wait_input(struct copy *c)
+{
+    if (c->o->waiting_in)
+        *c->o->waiting_in = true;
+    int rc = copy_wait(c, c->from, RSOCK__IN);
+    if (c->o->waiting_in)
+        *c->o->waiting_in = false;
+    return rc == -ECANCELED && stopping(c) ? (int)stopped(c) : rc;
+}
+
 static int64_t copy_loop(struct copy *c, int method)
 {
     bool bulk = method == RSOCK_COPY_SPLICE;
     int64_t spell = 0; /* bytes moved since the last park */
     for (;;) {
+        if (stopping(c)) /* between steps: no byte is held here */
+            return stopped(c);
         if (!rsock__ready_has(c->from, RSOCK__IN)) {
             if (method == RSOCK_COPY_ADAPTIVE && bulk && spell <= SMALL_READ)
                 bulk = false;
             spell = 0;
-            int rc = copy_wait(c, c->from, RSOCK__IN);
+            int rc = wait_input(c);
             if (rc < 0)
                 return rc;
         }

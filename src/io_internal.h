@@ -21,6 +21,10 @@ struct rsock__copy_opts {
                            * `from` failed), RSOCK__OUT (writing `to`), or 0 */
     const bool *closing;  /* if not NULL and true at the end of the stream,
                            * the caller closes `to` next: skip the shutdown */
+    const bool *stop;     /* if not NULL and true: read no more; return -EINTR
+                           * once what was read is written (rsock_relay_stop) */
+    bool *waiting_in;     /* if not NULL: true while parked for input (holding
+                           * nothing), where a cancel may stop the copy */
 };
 
 /* The copy behind rsock_copy / rsock_copy_with. */
