@@ -22,6 +22,7 @@
 struct proxy_config cfg;
 struct worker *workers;
 int nworkers;
+long max_conns_asked;
 int saved_argc;
 char **saved_argv;
 
@@ -31,18 +32,19 @@ static int default_threads(void)
     return n > 0 ? (int)(n > 64 ? 64 : n) : 1;
 }
 
-/* A Unix LOCAL cannot be bound by several listeners: then one thread. */
-static bool any_unix_local(void)
+/* A Unix LOCAL cannot be bound by several listeners: thread 0 alone serves
+ * it; when every LOCAL is one, more threads would have nothing to do. */
+static bool all_unix_locals(void)
 {
     for (int i = 0; i < current->nlisteners; i++)
-        if (rsock_addr_family(&current->listeners[i].local) == AF_UNIX)
-            return true;
-    return false;
+        if (rsock_addr_family(&current->listeners[i].local) != AF_UNIX)
+            return false;
+    return true;
 }
 
 static int make_workers(void)
 {
-    nworkers = cfg.threads ? cfg.threads : any_unix_local() ? 1 : default_threads();
+    nworkers = cfg.threads ? cfg.threads : all_unix_locals() ? 1 : default_threads();
     workers = aligned_alloc(64, (size_t)nworkers * sizeof *workers);
     if (!workers)
         return -1;
@@ -65,6 +67,7 @@ static int setup(void)
         return -1;
     if (make_workers() < 0)
         return -1;
+    max_conns_asked = cfg.max_conns; /* before the descriptor limit caps it */
     fit_fd_limit();
     if (slots_init() < 0 || budget_init() < 0) {
         fprintf(stderr, "rsock-proxy: %s\n", rsock_error_message());

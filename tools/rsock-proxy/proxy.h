@@ -81,6 +81,7 @@ struct worker {
 extern struct proxy_config cfg; /* the startup config: process-wide settings */
 extern struct worker *workers;
 extern int nworkers;
+extern long max_conns_asked; /* --max-conns as said (fit_fd_limit may lower cfg's) */
 extern int saved_argc;
 extern char **saved_argv;
 

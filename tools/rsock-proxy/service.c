@@ -131,7 +131,7 @@ int generation_new(struct proxy_config *c, bool owns, const struct generation *o
 /* Options that only a restart changes: said when a reload would change them. */
 static void note_restart_only(const struct proxy_config *now, const struct proxy_config *next)
 {
-    if (now->threads != next->threads || now->max_conns != next->max_conns ||
+    if (now->threads != next->threads || max_conns_asked != next->max_conns ||
         now->busy_poll_us != next->busy_poll_us)
         log_event("reload", "threads, max-conns and busy-poll change only at a restart");
 }

@@ -38,8 +38,9 @@ static int open_slot(struct worker *w, struct listener *l, int index)
         l->first = NULL;
     } else if ((rc = takeover_take(l->lc->local, index, &slot->sock)) != 0)
         rc = rc > 0 ? 0 : rc;
-    else if (l->inherited || index != w->index)
-        return 0; /* one inherited socket: thread 0 accepts on it */
+    else if (l->inherited || index != w->index ||
+             (w->index != 0 && rsock_addr_family(&l->local) == AF_UNIX))
+        return 0; /* one inherited socket, one Unix path: thread 0 accepts on it */
     else
         rc = open_listener(l, &l->local, true, &slot->sock);
     if (rc == 0)
