@@ -112,15 +112,19 @@ static int await_empty(const char *op, struct rsock__sched *S, rsock_group *g,
     int rc = 0;
     if (deadline > 0 && rsock__timer_arm(&S->timers, self, deadline, -ETIMEDOUT) < 0)
         rc = rsock__fail(ENOMEM, "rsock_group_wait: no memory for a timer");
+    bool cancelled_meanwhile = false;
     while (rc == 0 && g->count > 0) {
         g->waiter = self;
         rc = rsock__park(S);
         g->waiter = NULL;
-        if (rc == -ECANCELED && !honour_cancel)
-            rc = 0; /* a one-shot rsock_cancel: keep waiting */
+        if (rc == -ECANCELED && !honour_cancel) {
+            rc = 0; /* keep waiting for the members; a sticky cancel is kept below */
+            cancelled_meanwhile |= self->cancelled;
+            self->cancelled = false;
+        }
     }
     rsock__timer_disarm(&S->timers, self);
-    self->cancelled = was_cancelled;
+    self->cancelled = was_cancelled || cancelled_meanwhile; /* never lose a group's cancel */
     if (rc == -ETIMEDOUT)
         return rsock__fail(ETIMEDOUT, "%s %p: %zu members still running", op, (void *)g,
                            g->count);

@@ -135,7 +135,7 @@ static void await_done(struct rsock__sched *S, struct job *j)
         S->current->cancelled = false;
         if (rsock__park(S) == -ECANCELED)
             cancel_pending = true;
-        S->current->cancelled = sticky;
+        S->current->cancelled |= sticky; /* a group cancel meanwhile stays sticky */
     }
     rsock__remote_forget(S, &j->wake);
     S->current->cancel_pending |= cancel_pending; /* the next wait sees it */

@@ -1,5 +1,6 @@
 /* Fiber groups: every rule of DESIGN.md "Groups", and every refusal. */
 #include "check.h"
+#include "fiber.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define RSOCK_TSAN_BUILD 1
@@ -11,8 +12,10 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <time.h>
 
 static int finished;
 
@@ -115,6 +118,57 @@ static void test_cancel_is_sticky(void)
     rsock_close(s.sock);
     close(sv[1]);
     rsock_chan_free(s.chan);
+}
+
+/* A cancel that lands while a member is ready to return from rsock_offload
+ * (the helper's wake drained, the member not run yet) stays sticky: the
+ * member's next wait is cancelled.  It was lost (await_done put back the
+ * flag it had read before parking), and rsock-proxy's exit waited forever
+ * for a re-resolution fiber sleeping on. */
+struct offloader {
+    struct rsock_fiber *self;
+    atomic_bool go; /* the helper's call returns once the member is parked */
+    int sleep_rc;
+};
+
+static void nothing(void *arg) { (void)arg; }
+
+static void wait_for_go(void *arg)
+{
+    struct offloader *o = arg;
+    struct timespec ms = {0, 1000000};
+    for (int i = 0; i < 10000 && !atomic_load(&o->go); i++)
+        nanosleep(&ms, NULL);
+}
+
+static void offload_then_sleep(void *arg)
+{
+    struct offloader *o = arg;
+    o->self = rsock__sched_get()->current;
+    rsock_offload(wait_for_go, o);
+    o->sleep_rc = rsock_sleep(rsock_after(5000));
+}
+
+static void test_cancel_while_ready_after_offload(void)
+{
+    struct offloader o = {.sleep_rc = 1};
+    rsock_group *g;
+    REQUIRE(rsock_group_new(&g) == 0);
+    REQUIRE(rsock_group_spawn(g, offload_then_sleep, &o) == 0);
+    rsock_yield(); /* it hands the call to a helper and parks */
+    REQUIRE(o.self != NULL);
+    CHECK_EQ(o.self->state, FIBER_PARKED);
+    atomic_store(&o.go, true);
+    /* Until the helper's wake is drained: the member is then ready, queued
+     * behind us (a yield queues the yielder first), and has not run. */
+    int64_t until = rsock_after(10000);
+    while (o.self->state == FIBER_PARKED && rsock_now() < until)
+        rsock_yield();
+    CHECK_EQ(o.self->state, FIBER_READY);
+    int64_t began = rsock_now();
+    CHECK_EQ(rsock_group_close(g), 0);
+    CHECK_EQ(o.sleep_rc, -ECANCELED);
+    CHECK(rsock_now() - began < 2000); /* at once, not after the 5 s sleep */
 }
 
 static void test_spawned_after_cancel_starts_cancelled(void)
@@ -263,10 +317,12 @@ int main(void)
     rsock_t *warm;
     REQUIRE(rsock_socket(AF_INET, SOCK_STREAM, 0, &warm) == 0);
     rsock_close(warm);
+    REQUIRE(rsock_offload(nothing, NULL) == 0); /* the loop's cross-thread eventfd, kept */
     int fds = check_fd_count();
     RUN(test_empty_and_normal_wait);
     RUN(test_wait_deadline);
     RUN(test_cancel_is_sticky);
+    RUN(test_cancel_while_ready_after_offload);
     RUN(test_spawned_after_cancel_starts_cancelled);
     RUN(test_member_waiting_on_own_group);
     RUN(test_refusals);
