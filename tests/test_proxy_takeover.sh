@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # rsock-proxy --takeover PATH (rsock-proxy(1), TAKEOVER): a new proxy takes
-# the running one's listening sockets through its control socket.  Clients
-# hammering new connections across the swap see no failure; a connection
-# open in the old proxy goes on echoing there, and the old proxy exits once
-# it has ended; the new one answers on the same control path.  A takeover
-# that is not completed (the new side goes away) leaves the old one
-# serving; --takeover at a path nobody answers on is refused.
+# the running one's listening sockets and then its open connections, live,
+# through its control socket.  During a 1 GiB checksummed transfer (echoed
+# back and checked by rsock-push) with 50 idle keep-alive connections open
+# and four clients hammering new connections: the transfer completes with
+# the right bytes, the idle connections still echo, no hammered connection
+# fails, the old process exits (with bytes of the transfer counted: it was
+# moved mid-stream) while the connections live on in the new one.  A
+# takeover the new side does not complete leaves the old one serving;
+# --takeover at a path nobody answers on is refused.
 source "$(dirname "$0")/lib/proxy.sh"
-need socat jq
+need socat jq ss
 
 CTL=$WORK/ctl.sock
 ask() { printf '%s\n' "$1" | timeout 10 socat -t 5 - "UNIX-CONNECT:$CTL"; }
@@ -36,18 +39,25 @@ out=$("$PROXY" --takeover "$WORK/nobody.sock" 127.0.0.1:0 "$ECHO_ADDR" 2>&1) &&
 [[ "$out" == *"--takeover $WORK/nobody.sock"* ]] || fail "--takeover at a dead path says: $out"
 pass "an abandoned takeover leaves the old proxy serving; --takeover at a dead path is refused"
 
-# A connection held open in the old proxy across the takeover.
-coproc HELD { exec socat - "TCP:$P"; }
-held_pid=$HELD_PID
-PIDS+=("$held_pid")
-exec {held_r}<&"${HELD[0]}"- {held_w}>&"${HELD[1]}"-
-echo_held() {
-  local reply
-  printf '%s\n' "$1" >&"$held_w"
-  read -t 10 -r reply <&"$held_r" || fail "the held connection: no echo of $1"
-  [ "$reply" = "$1" ] || fail "the held connection echoed \"$reply\", want \"$1\""
+# 50 idle keep-alive connections (bash's /dev/tcp: a descriptor each).
+IDLE=()
+for i in $(seq 1 50); do
+  exec {fd}<>"/dev/tcp/${P%:*}/${P##*:}"
+  IDLE+=("$fd")
+done
+idle_echo() {
+  local i=0 reply fd
+  for fd in "${IDLE[@]}"; do
+    i=$((i + 1))
+    printf '%s %d\n' "$1" $i >&"$fd"
+    read -t 10 -r reply <&"$fd" || fail "idle connection $i: no echo ($1)"
+    [ "$reply" = "$1 $i" ] || fail "idle connection $i echoed \"$reply\", want \"$1 $i\""
+  done
 }
-echo_held "before the takeover"
+idle_echo before
+# without_idle CMD...: CMD without our copies of the idle connections (a
+# process holding one would keep it open after we close it).
+without_idle() { exec bash -c 'for fd in '"${IDLE[*]}"'; do eval "exec $fd>&-"; done; exec "$@"' _ "$@"; }
 
 # Four clients hammer new connections (each checks its echo) until told to
 # stop; bounded by count and time.
@@ -58,44 +68,64 @@ hammer() {
     if [ "$(echo_once "$P" "h$1-$i")" = "h$1-$i" ]; then echo ok; else echo "FAILED h$1-$i"; fi
   done >"$WORK/hammer$1.out"
 }
+HAMMERS=()
 for h in 1 2 3 4; do hammer $h & PIDS+=($!); HAMMERS+=($!); done
 count_ok() { cat "$WORK"/hammer*.out 2>/dev/null | grep -c '^ok' || true; }
 failures() { grep -h FAILED "$WORK"/hammer*.out 2>/dev/null | head -3 || true; }
 until=$((SECONDS + 30))
 while [ "$(count_ok)" -lt 20 ]; do [ $SECONDS -lt $until ] || fail "the hammer does not run"; sleep 0.05; done
 
-start new "$PROXY" --threads 2 --busy-poll 0 --takeover "$CTL" --control "$CTL" 127.0.0.1:0 "$ECHO_ADDR"
+# The transfer, and the takeover right after it starts.
+start push without_idle "$PUSH" -n 1G -t 80 "$P"
+PUSH_PID=$LAST_PID
+until=$((SECONDS + 10))  # its connection is up (so it goes through the old proxy)
+until ss -Htnp state established 2>/dev/null | grep -q "pid=$PUSH_PID,"; do
+  [ $SECONDS -lt $until ] || fail "rsock-push did not connect in 10 s: $(cat "$WORK/push.log")"
+  sleep 0.02
+done
+start new without_idle "$PROXY" --threads 2 --busy-poll 0 --takeover "$CTL" --control "$CTL" 127.0.0.1:0 "$ECHO_ADDR"
 NEW_PID=$LAST_PID
-wait_for "$WORK/new.log" 'took over the listening sockets' 30 >/dev/null
-wait_for "$WORK/proxy.log" 'taken over: no new connections here' 30 >/dev/null
+took=$(wait_for "$WORK/new.log" 'took over [0-9]+ open connection' 60 | sed -E 's/.*took over ([0-9]+) .*/\1/')
+[ "$took" -ge 51 ] || fail "the new proxy took over $took connections, want the 50 idle ones and the transfer"
+wait_gone "$OLD_PID" 30
+wait "$OLD_PID" || fail "the old proxy exited with status $?"
+old_up=$(sed -nE 's/.*exit: .*bytes_up=([0-9]+).*/\1/p' "$WORK/proxy.log")
+[ "$old_up" -gt 1048576 ] && [ "$old_up" -lt 1073741824 ] ||
+  fail "the old proxy relayed $old_up bytes up: the transfer was not moved mid-stream"
+pass "the old proxy handed $took open connections over mid-transfer (it had relayed $old_up bytes up) and exited 0"
+
+until=$((SECONDS + 80))
+while alive "$PUSH_PID"; do [ $SECONDS -lt $until ] || fail "the transfer did not end in 80 s"; sleep 0.1; done
+wait "$PUSH_PID" || fail "the 1 GiB transfer failed: $(cat "$WORK/push.log")"
+grep -q 'checksum ok' "$WORK/push.log" || fail "rsock-push: $(cat "$WORK/push.log")"
+pass "the 1 GiB transfer moved across the takeover completes: $(cat "$WORK/push.log")"
+
+idle_echo after
+pass "the 50 idle connections still echo after the takeover"
+
 before=$(count_ok)
 until=$((SECONDS + 60))
-while [ "$(count_ok)" -lt $((before + 100)) ]; do
-  [ $SECONDS -lt $until ] || fail "the hammer made fewer than 100 connections in 60 s after the takeover; failures: $(failures)"
+while [ "$(count_ok)" -lt $((before + 20)) ]; do
+  [ $SECONDS -lt $until ] || fail "the hammer made fewer than 20 connections in 60 s after the takeover; failures: $(failures)"
   sleep 0.05
 done
 touch "$WORK/stop"
 for pid in "${HAMMERS[@]}"; do wait "$pid"; done
 failed=$(cat "$WORK"/hammer*.out | grep -c FAILED || true)
 total=$(cat "$WORK"/hammer*.out | wc -l)
-[ "$failed" = 0 ] || fail "$failed of $total hammered connections failed: $(grep -h FAILED "$WORK"/hammer*.out | head -3)"
+[ "$failed" = 0 ] || fail "$failed of $total hammered connections failed: $(failures)"
 pass "$total connections hammered across the takeover, none failed"
 
-echo_held "after the takeover"
-alive "$OLD_PID" || fail "the old proxy exited while a connection was open in it"
-served=$(ask stats | jq .connections)
-[ "$served" -ge 100 ] || fail "the new proxy's control socket says $served connections"
-exec {held_w}>&-
-timeout 10 cat <&"$held_r" >/dev/null || fail "the held connection did not end"
-wait_gone "$OLD_PID"
-wait "$OLD_PID" || fail "the old proxy exited with status $?"
-[ -S "$CTL" ] || fail "the old proxy removed the new one's control socket"
-[ "$(echo_once "$P" last)" = last ] || fail "the new proxy does not serve after the old one exited"
-[ "$(ask stats | jq .active)" = 0 ] || true
-pass "the held connection echoes in the old proxy, which exits 0 once it ends; the new one serves ($served connections) and answers on the control path"
-
+active=$(ask stats | jq .active)
+[ "$active" -ge 50 ] || fail "the new proxy's control socket says $active active connections, want the 50 idle ones"
+for fd in "${IDLE[@]}"; do exec {fd}>&-; done
+until=$((SECONDS + 10))
+while [ "$(ask stats | jq .active)" != 0 ]; do
+  [ $SECONDS -lt $until ] || fail "the idle connections did not end in the new proxy"
+  sleep 0.05
+done
 kill -TERM "$NEW_PID"
 wait_gone "$NEW_PID"
 wait "$NEW_PID" || fail "the new proxy exited with status $?"
 [ ! -e "$CTL" ] || fail "the new proxy left its control socket"
-pass "the new proxy stops on SIGTERM and removes the control socket"
+pass "the new proxy served them ($active active), stops on SIGTERM and removes the control socket"

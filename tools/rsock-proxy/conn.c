@@ -10,6 +10,7 @@
  * connection that ends with an error is closed with a reset on both sides;
  * the steward's cancel at the end of the grace period ends it the same way. */
 #include "proxy.h"
+#include "ctl.h"
 #include "metrics.h"
 #include "proxy_proto.h"
 #include "transparent.h"
@@ -23,8 +24,9 @@ struct conn {
     struct listener *l; /* holds a reference to its generation */
     rsock_t *client, *server;
     rsock_addr peer, dst;   /* the client, and what it connected to */
-    struct server *backend; /* picked and connected */
+    struct server *backend; /* picked and connected; NULL for one taken over */
     int64_t began;
+    rsock_relay_stats before; /* bytes relayed by the process we took it over from */
 };
 
 static const struct proxy_config *conf(const struct conn *c)
@@ -59,8 +61,8 @@ static void log_closed(struct conn *c, const rsock_relay_stats *moved, enum end_
         .client = peer_text(c, peer),
         .backend = c->backend ? c->backend->text : "-",
         .ms = rsock_now() - c->began,
-        .up = moved ? moved->a_to_b : 0,
-        .down = moved ? moved->b_to_a : 0,
+        .up = (moved ? moved->a_to_b : 0) + c->before.a_to_b,
+        .down = (moved ? moved->b_to_a : 0) + c->before.b_to_a,
         .rtt_client_us = rtt_us(c->client),
         .rtt_server_us = c->backend ? rtt_us(c->server) : -1,
         .end = end_kind_name(how),
@@ -192,18 +194,25 @@ static int reach_backend(struct conn *c)
     return rc;
 }
 
-/* Both ways until both streams end; bytes are counted when it returns. */
+/* Both ways until both streams end, or until a takeover stops the relay
+ * (every byte read written) and the connection goes to the new process;
+ * bytes are counted when it returns. */
 static void relay(struct conn *c)
 {
     struct worker *w = c->w;
     rsock_relay_stats moved;
-    int rc = rsock_relay(c->client, c->server, -1, (int64_t)(conf(c)->idle_timeout * 1000),
-                         conf(c)->copy_flags, &moved);
+    rsock_chan *handover = takeover_handover_chan(); /* NULL: no control socket */
+    int64_t idle_ms = (int64_t)(conf(c)->idle_timeout * 1000);
+    int rc = handover ? rsock_relay_stop(c->client, c->server, -1, idle_ms, conf(c)->copy_flags,
+                                         handover, &moved)
+                      : rsock_relay(c->client, c->server, -1, idle_ms, conf(c)->copy_flags, &moved);
+    if (rc == -EINTR && takeover_pass(c->l->lc->local, c->client, c->server, &moved) == 0)
+        rc = 0; /* handed over: the new process relays it from here */
     enum end_kind how = end_kind_of(rc);
     STAT_ADD(w->up, moved.a_to_b);
     STAT_ADD(w->down, moved.b_to_a);
-    metrics_closed(c->backend->traffic, (double)(rsock_now() - c->began) / 1000, moved.a_to_b,
-                   moved.b_to_a, how);
+    metrics_closed(c->backend ? c->backend->traffic : NULL,
+                   (double)(rsock_now() - c->began) / 1000, moved.a_to_b, moved.b_to_a, how);
     if (rc < 0) {
         STAT_ADD(w->errors, 1);
         log_line(1, "connection ended: %s", rsock_error_message());
@@ -250,6 +259,45 @@ static void serve(void *arg)
     free(c);
     STAT_ADD(w->active, -1);
     slot_release();
+}
+
+/* A connection taken over from the old process: relay from where it
+ * stopped (its backend connected already; no limits are checked again). */
+static void resume(void *arg)
+{
+    struct conn *c = arg;
+    struct worker *w = c->w;
+    c->began = rsock_now();
+    if (slot_wait() == 0) {
+        relay(c);
+        slot_release();
+    }
+    rsock_close(c->server);
+    rsock_close(c->client);
+    generation_put(c->l->gen);
+    free(c);
+    STAT_ADD(w->active, -1);
+}
+
+int conn_resume(struct worker *w, struct listener *l, rsock_t *client, rsock_t *server,
+                const rsock_relay_stats *before)
+{
+    struct conn *c = malloc(sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    *c = (struct conn){.w = w, .l = l, .client = client, .server = server, .before = *before};
+    if (rsock_getpeername(client, &c->peer) < 0)
+        rsock_addr_init(&c->peer, AF_UNIX);
+    generation_get(l->gen);
+    int rc = rsock_group_spawn(w->conns, resume, c);
+    if (rc < 0) {
+        generation_put(l->gen);
+        free(c);
+        return rc;
+    }
+    STAT_ADD(w->conns_total, 1);
+    STAT_ADD(w->active, 1);
+    return 0;
 }
 
 void conn_start(struct worker *w, struct listener *l, rsock_t *client, const rsock_addr *peer,

@@ -77,7 +77,7 @@ static int setup(void)
         fprintf(stderr, "rsock-proxy: --metrics %s: %s\n", cfg.metrics, rsock_error_message());
         return -1;
     }
-    if (cfg.control && ctl_start(cfg.control) < 0)
+    if (takeover_init() < 0 || (cfg.control && ctl_start(cfg.control) < 0))
         return -1;
     return control_init();
 }
@@ -155,6 +155,7 @@ static void finish(void)
     current->checks = NULL;
     generation_put(current);
     metrics_end();
+    takeover_end(); /* hands over the last stopped connections */
     ctl_end();
     control_end();
     rsock_run(); /* thread 0's steward returns */
@@ -185,7 +186,7 @@ int main(int argc, char **argv)
     notify_status("relaying %d listener%s on %d thread%s", current->nlisteners,
                   current->nlisteners == 1 ? "" : "s", nworkers, nworkers == 1 ? "" : "s");
     if (cfg.takeover)
-        takeover_ready(); /* the old proxy stops accepting and drains */
+        takeover_ready(); /* the old proxy stops accepting, hands its connections over */
     control_wait_end(); /* the loop serves thread 0's connections meanwhile */
     finish();
     return 0;

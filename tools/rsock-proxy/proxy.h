@@ -152,6 +152,10 @@ void acceptor(void *slot);
  * as a member of w->conns; on failure closes both and frees the slot. */
 void conn_start(struct worker *w, struct listener *l, rsock_t *client, const rsock_addr *peer,
                 rsock_t *server);
+/* A connection taken over live (takeover.c), relayed by w from here: 0, or
+ * -errno (the caller closes both). */
+int conn_resume(struct worker *w, struct listener *l, rsock_t *client, rsock_t *server,
+                const rsock_relay_stats *before);
 
 /* worker.c */
 int worker_start(struct worker *w); /* this thread: listeners, acceptors, steward */

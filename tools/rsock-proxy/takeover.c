@@ -1,6 +1,6 @@
 /* Takeover: a new rsock-proxy (--takeover PATH) takes the listening
  * sockets of the running one through its control socket, so no client is
- * refused across an upgrade.
+ * refused across an upgrade, and then its open connections, live.
  *
  *   new -> old   "takeover\n"
  *   old -> new   "listener N LOCAL\n" with N descriptors (SCM_RIGHTS), one
@@ -10,7 +10,13 @@
  *   new -> old   "ready\n" once it accepts on them
  *   old -> new   "ok\n"; the old one stops accepting (its copies close; the
  *                sockets and their queues live on in the new process) and
- *                drains its open connections, then exits.
+ *                marks `handover` done: every relay (rsock_relay_stop)
+ *                stops reading and writes out what it holds, and
+ *   old -> new   "conn UP DOWN LOCAL\n" with the client's and the server's
+ *                descriptors, per connection as its relay stops (thread 0
+ *                sends what every thread's connections pass it), then,
+ *                once every thread has drained, "end\n"; the old exits.
+ *                The new one relays each on its thread 0.
  * Until "ready" both processes accept from the same queues; a new process
  * that fails before it leaves the old one serving ("takeover abandoned"). */
 #include "ctl.h"
@@ -19,6 +25,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -27,6 +34,86 @@
 #define LINE_MAX_ 600
 
 /* ---- the old process ---- */
+
+static int send_with_fds(rsock_t *c, const char *text, const int *fds, int n);
+
+/* A connection stopped for the handover, on its way to thread 0's sender. */
+struct passed {
+    int client, server; /* dups: the connection's devices close as usual */
+    rsock_relay_stats moved;
+    char local[LINE_MAX_ - 64];
+};
+
+static rsock_chan *handover; /* done at "ready": every relay stops */
+static rsock_chan *passing;  /* struct passed, to the sender */
+static rsock_chan *given;    /* the sender's signal: all sent */
+static bool giving;          /* thread 0: a takeover is sending connections */
+
+int takeover_init(void)
+{
+    if (rsock_chan_new(0, 0, &handover) < 0 || rsock_chan_new(sizeof(struct passed), 64, &passing) < 0 ||
+        rsock_chan_new(0, 1, &given) < 0) {
+        fprintf(stderr, "rsock-proxy: %s\n", rsock_error_message());
+        return -1;
+    }
+    return 0;
+}
+
+/* Only a proxy with a control socket can be taken over: the others relay
+ * with plain rsock_relay (no watcher fiber per connection). */
+rsock_chan *takeover_handover_chan(void)
+{
+    return cfg.control ? handover : NULL;
+}
+
+int takeover_pass(const char *local, rsock_t *client, rsock_t *server,
+                  const rsock_relay_stats *moved)
+{
+    struct passed p = {.client = fcntl(rsock_fd(client), F_DUPFD_CLOEXEC, 0),
+                       .server = fcntl(rsock_fd(server), F_DUPFD_CLOEXEC, 0),
+                       .moved = *moved};
+    snprintf(p.local, sizeof p.local, "%s", local);
+    if (p.client >= 0 && p.server >= 0 && rsock_chan_send(passing, &p, -1) == 0)
+        return 0;
+    log_line(0, "takeover: a connection could not be handed over: closed");
+    if (p.client >= 0)
+        close(p.client);
+    if (p.server >= 0)
+        close(p.server);
+    return -EPIPE;
+}
+
+/* Send one connection: "conn UP DOWN LOCAL" with its two descriptors. */
+static int send_conn(rsock_t *c, struct passed *p)
+{
+    char line[LINE_MAX_];
+    snprintf(line, sizeof line, "conn %lld %lld %s\n", (long long)p->moved.a_to_b,
+             (long long)p->moved.b_to_a, p->local);
+    int fds[2] = {p->client, p->server};
+    int rc = send_with_fds(c, line, fds, 2);
+    close(p->client);
+    close(p->server);
+    return rc;
+}
+
+/* After "ready": stop every relay, send each stopped connection as it
+ * comes, until main's takeover_end (every thread drained); then "end". */
+static void give_connections(rsock_t *c)
+{
+    struct passed p;
+    int sent = 0, lost = 0;
+    giving = true;
+    rsock_chan_done(handover);
+    while (rsock_chan_recv(passing, &p, -1) == 0)
+        if (send_conn(c, &p) == 0)
+            sent++;
+        else
+            lost++;
+    send_with_fds(c, "end\n", NULL, 0);
+    log_event("takeover", "handed %d open connection%s over%s", sent, sent == 1 ? "" : "s",
+              lost ? " (some could not be: closed)" : "");
+    rsock_chan_send(given, NULL, -1);
+}
 
 /* Every thread's socket of a listener whose LOCAL text is `local`. */
 static int sockets_of(const char *local, int *fds, int max)
@@ -94,9 +181,10 @@ void takeover_give(rsock_t *c, rsock_reader *r)
         return;
     }
     forget_local_paths(); /* the new process serves them now */
-    log_event("takeover", "taken over: no new connections here; exit when the open ones end");
+    log_event("takeover", "taken over: no new connections here; handing the open ones over");
     control_stop(true);
-    rsock_write_all(c, "ok\n", 3, rsock_after(TAKEOVER_MS));
+    if (send_with_fds(c, "ok\n", NULL, 0) == 0)
+        give_connections(c);
 }
 
 /* ---- the new process ---- */
@@ -110,6 +198,7 @@ static int ntaken;
 static bool finished; /* after "ready": nothing more to take (read by every thread) */
 static rsock_t *old;         /* the old process's control socket, until "ready" */
 static rsock_chan *adopted;  /* a signal per socket a thread took (or failed to) */
+static rsock_group *receiving; /* receive_conns */
 
 /* A "listener N LOCAL" line with the descriptors that came with it. */
 static int note_listener(const char *line, const int *fds, int nfds)
@@ -141,19 +230,25 @@ static int fds_in(const void *ctl, size_t ctllen, int *fds, int max)
 /* Handle the complete lines of buf[0..*len): the descriptors of this
  * receive belong to its last line (the kernel ends a receive after a
  * message that carries descriptors).  1 at "end", 0 for more, -EPROTO. */
-static int take_lines(char *buf, size_t *len, const int *fds, int nfds)
+typedef int line_fn(const char *line, const int *fds, int nfds);
+
+static int listener_line(const char *line, const int *fds, int nfds)
+{
+    if (!strcmp(line, "end"))
+        return 1;
+    if (!strncmp(line, "listener ", 9))
+        return note_listener(line, fds, nfds);
+    return -EPROTO; /* e.g. "error: the proxy is stopping" */
+}
+
+static int take_lines(char *buf, size_t *len, const int *fds, int nfds, line_fn *on_line)
 {
     char *start = buf, *nl;
     int rc = 0;
     while (rc == 0 && (nl = memchr(start, '\n', *len - (size_t)(start - buf)))) {
         *nl = 0;
         bool last = !memchr(nl + 1, '\n', *len - (size_t)(nl + 1 - buf));
-        if (!strcmp(start, "end"))
-            rc = 1;
-        else if (!strncmp(start, "listener ", 9))
-            rc = note_listener(start, last ? fds : NULL, last ? nfds : 0);
-        else
-            rc = -EPROTO; /* e.g. "error: the proxy is stopping" */
+        rc = on_line(start, last ? fds : NULL, last ? nfds : 0);
         if (rc < 0)
             fprintf(stderr, "rsock-proxy: --takeover: the old proxy said \"%s\"\n", start);
         start = nl + 1;
@@ -163,11 +258,12 @@ static int take_lines(char *buf, size_t *len, const int *fds, int nfds)
     return rc;
 }
 
-static int receive_listeners(rsock_t *s)
+/* Lines (each with the descriptors that came with it) to `on_line` until
+ * it says 1 ("end"): 0, or -errno. */
+static int receive_lines(rsock_t *s, int64_t deadline, line_fn *on_line)
 {
     char buf[LINE_MAX_ * 2];
     size_t len = 0;
-    int64_t deadline = rsock_after(TAKEOVER_MS);
     for (;;) {
         char ctl[CMSG_SPACE(sizeof(int) * MAX_PASSED)];
         size_t ctllen = sizeof ctl;
@@ -180,7 +276,7 @@ static int receive_listeners(rsock_t *s)
         int fds[MAX_PASSED];
         int nfds = fds_in(ctl, ctllen, fds, MAX_PASSED);
         len += (size_t)n;
-        int rc = take_lines(buf, &len, fds, nfds);
+        int rc = take_lines(buf, &len, fds, nfds, on_line);
         if (rc != 0)
             return rc < 0 ? rc : 0;
         if (len == sizeof buf - 1)
@@ -203,7 +299,7 @@ int takeover_fetch(const char *path)
     if (rc == 0)
         rc = (int)rsock_write_all(old, "takeover\n", 9, rsock_after(10000));
     if (rc >= 0)
-        rc = receive_listeners(old);
+        rc = receive_lines(old, rsock_after(TAKEOVER_MS), listener_line);
     if (rc < 0) {
         fprintf(stderr, "rsock-proxy: --takeover %s: %s\n", path,
                 rc == -EPROTO ? "not understood" : rsock_error_message());
@@ -262,6 +358,59 @@ static void wait_adopted(void)
         }
 }
 
+/* One line after "ready": "ok" (the old one stopped accepting), a
+ * connection ("conn UP DOWN LOCAL" with the client's and the server's
+ * descriptors), or "end". */
+static int conn_line(const char *line, const int *fds, int nfds)
+{
+    static int taken_conns;
+    if (!strcmp(line, "ok")) {
+        log_event("takeover", "took over the listening sockets");
+        return 0;
+    }
+    if (!strcmp(line, "end")) {
+        log_event("takeover", "took over %d open connection%s", taken_conns,
+                  taken_conns == 1 ? "" : "s");
+        return 1;
+    }
+    long long up, down;
+    int at = 0;
+    rsock_t *client = NULL, *server = NULL;
+    if (sscanf(line, "conn %lld %lld %n", &up, &down, &at) != 2 || !at || nfds != 2) {
+        for (int i = 0; i < nfds; i++)
+            close(fds[i]);
+        return -EPROTO;
+    }
+    struct listener *l = NULL;
+    for (int i = 0; i < current->nlisteners && !l; i++)
+        if (!strcmp(current->listeners[i].lc->local, line + at))
+            l = &current->listeners[i];
+    rsock_relay_stats before = {up, down};
+    if (rsock_fdopen(fds[0], &client) < 0)
+        close(fds[0]);
+    if (rsock_fdopen(fds[1], &server) < 0)
+        close(fds[1]);
+    if (!l || !client || !server || conn_resume(&workers[0], l, client, server, &before) < 0) {
+        log_line(0, "takeover: a connection of %s could not be taken: closed", line + at);
+        rsock_close(client);
+        rsock_close(server);
+        return 0;
+    }
+    taken_conns++;
+    return 0;
+}
+
+/* Thread 0's fiber: the old process's connections as it stops them. */
+static void receive_conns(void *unused)
+{
+    (void)unused;
+    int rc = receive_lines(old, -1, conn_line);
+    if (rc < 0 && rc != -ECANCELED)
+        log_line(0, "takeover: the old proxy's connections: %s", rsock_strerror(rc));
+    rsock_close(old);
+    old = NULL;
+}
+
 void takeover_ready(void)
 {
     wait_adopted();
@@ -270,20 +419,26 @@ void takeover_ready(void)
             if (taken[i].fds[k] >= 0)
                 close(taken[i].fds[k]);
     __atomic_store_n(&finished, true, __ATOMIC_RELEASE);
-    const char *line;
-    rsock_reader r;
-    ssize_t rc = rsock_write_all(old, "ready\n", 6, rsock_after(10000));
-    if (rc >= 0 && (rc = rsock_reader_init(&r, old, NULL, 0)) == 0) {
-        rc = rsock_reader_line(&r, &line, 0, rsock_after(10000));
-        rsock_reader_free(&r);
-    }
-    if (rc <= 0)
-        log_line(0, "takeover: the old proxy did not confirm: %s",
-                 rc < 0 ? rsock_error_message() : "it closed the connection");
-    else
-        log_event("takeover", "took over the listening sockets");
-    rsock_close(old);
-    old = NULL;
     rsock_chan_free(adopted);
     adopted = NULL;
+    if (rsock_write_all(old, "ready\n", 6, rsock_after(10000)) < 0 ||
+        rsock_group_new(&receiving) < 0 || rsock_group_spawn(receiving, receive_conns, NULL) < 0) {
+        log_line(0, "takeover: %s", rsock_error_message());
+        rsock_close(old);
+        old = NULL;
+    }
+}
+
+void takeover_end(void)
+{
+    rsock_chan_done(passing); /* every thread has drained: nothing more comes */
+    if (giving && rsock_chan_recv(given, NULL, rsock_after(TAKEOVER_MS)) < 0)
+        log_line(0, "takeover: the connections were not all sent");
+    rsock_group_close(receiving); /* the new process: stop reading the old one */
+    receiving = NULL;
+    rsock_close(old);
+    old = NULL;
+    rsock_chan_free(handover);
+    rsock_chan_free(passing);
+    rsock_chan_free(given);
 }
