@@ -20,9 +20,9 @@
  * connections relay at once.  The next ones wait before reaching a backend
  * (nothing read from them: their bytes stay in the kernel's socket buffer
  * and TCP's flow control slows their sender; nothing is dropped), on a
- * semaphore made of an atomic count and a channel of wake-ups, as slots.c
- * does for --max-conns.  Kernel socket buffers are not counted (they are
+ * gate (gate.h), as slots.c does for --max-conns.  Kernel socket buffers are not counted (they are
  * the kernel's, sized by net.ipv4.tcp_rmem/wmem). */
+#include "gate.h"
 #include "proxy.h"
 
 #include <errno.h>
@@ -31,10 +31,7 @@
 #define MIB (1024L * 1024L)
 #define PER_THREAD (7 * MIB / 4)
 
-static long units;     /* connections that may relay at once; 0: no budget */
-static long taken;     /* relaying now, all threads */
-static int waiters;    /* connections about to park or parked */
-static rsock_chan *freed;
+static struct gate budget; /* limit: connections that may relay at once; 0: no budget */
 
 /* What one relaying connection may hold at most. */
 static long per_connection(void)
@@ -47,58 +44,30 @@ int budget_init(void)
     if (cfg.buffer_budget <= 0)
         return 0;
     long left = cfg.buffer_budget - (long)nworkers * PER_THREAD;
-    units = left / per_connection();
+    long units = left / per_connection();
     if (units < 1)
         units = 1;
     log_line(0, "buffer budget %ld bytes: %ld connection%s relay at once (%ld KiB each at "
                 "most, %ld KiB per thread)",
              cfg.buffer_budget, units, units == 1 ? "" : "s", per_connection() / 1024,
              PER_THREAD / 1024);
-    /* A wake-up is sent only while someone waits, and a woken one that
-     * finds nothing free parks again: any capacity is correct, more saves
-     * wake-ups dropped at a burst of ends. */
-    int rc = rsock_chan_new(0, (size_t)nworkers + 64, &freed);
+    int rc = gate_init(&budget, units, (size_t)nworkers + 64);
     if (rc < 0)
         fprintf(stderr, "rsock-proxy: --buffer-budget: %s\n", rsock_error_message());
     return rc;
 }
 
-static bool take(void)
-{
-    long n = __atomic_fetch_add(&taken, 1, __ATOMIC_SEQ_CST);
-    if (n < units)
-        return true;
-    __atomic_fetch_sub(&taken, 1, __ATOMIC_SEQ_CST);
-    return false;
-}
-
 int budget_take(void)
 {
-    if (units == 0)
+    if (budget.limit <= 0 || gate_try(&budget))
         return 0;
-    for (bool told = false;;) {
-        if (take())
-            return 0;
-        if (!told)
-            log_line(0, "buffer budget full (%ld connections relaying): new connections wait",
-                     units);
-        told = true;
-        __atomic_fetch_add(&waiters, 1, __ATOMIC_SEQ_CST);
-        bool got = take();
-        int rc = got ? 0 : rsock_chan_recv(freed, NULL, -1);
-        __atomic_fetch_sub(&waiters, 1, __ATOMIC_SEQ_CST);
-        if (got)
-            return 0;
-        if (rc < 0)
-            return rc; /* cancelled: the proxy stops */
-    }
+    log_line(0, "buffer budget full (%ld connections relaying): new connections wait",
+             budget.limit);
+    return gate_take(&budget);
 }
 
 void budget_release(void)
 {
-    if (units == 0)
-        return;
-    __atomic_fetch_sub(&taken, 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&waiters, __ATOMIC_SEQ_CST) > 0)
-        rsock_chan_send(freed, NULL, 0); /* full: enough wake-ups are queued */
+    if (budget.limit > 0)
+        gate_give(&budget);
 }
