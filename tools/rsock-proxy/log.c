@@ -181,16 +181,23 @@ static bool print_or_hold(const char *fmt, const char *line)
     return first_held;
 }
 
+/* The line fmt makes, escaped, into line[LOG_LINE]. */
+static void format_escaped(char *line, const char *fmt, va_list ap)
+{
+    char raw[LOG_LINE];
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    escape(raw, line, LOG_LINE);
+}
+
 void log_line(int level, const char *fmt, ...)
 {
     if (verbosity < level)
         return;
-    char raw[LOG_LINE], line[LOG_LINE];
+    char line[LOG_LINE];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(raw, sizeof raw, fmt, ap);
+    format_escaped(line, fmt, ap);
     va_end(ap);
-    escape(raw, line, sizeof line);
     /* The flusher learns of a new due time; when a signal is queued
      * already (the send times out) it will see this one too. */
     if (print_or_hold(level < 1 ? fmt : NULL, line) && held_back)
@@ -201,12 +208,11 @@ void log_event(const char *kind, const char *fmt, ...)
 {
     if (verbosity < 0)
         return;
-    char raw[LOG_LINE], line[LOG_LINE];
+    char line[LOG_LINE];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(raw, sizeof raw, fmt, ap);
+    format_escaped(line, fmt, ap);
     va_end(ap);
-    escape(raw, line, sizeof line);
     pthread_mutex_lock(&logs.lock);
     emit(kind, line);
     pthread_mutex_unlock(&logs.lock);
