@@ -8,7 +8,8 @@
 # fails, the old process exits (with bytes of the transfer counted: it was
 # moved mid-stream) while the connections live on in the new one.  A
 # takeover the new side does not complete leaves the old one serving;
-# --takeover at a path nobody answers on is refused.
+# --takeover at a path nobody answers on is refused; a Unix LOCAL passes
+# with its file.
 source "$(dirname "$0")/lib/proxy.sh"
 need socat jq ss
 
@@ -135,3 +136,21 @@ wait_gone "$NEW_PID"
 wait "$NEW_PID" || fail "the new proxy exited with status $?"
 [ ! -e "$CTL" ] || fail "the new proxy left its control socket"
 pass "the new proxy served them ($active active), stops on SIGTERM and removes the control socket"
+
+# A Unix LOCAL: its file passes to the new proxy (the old one does not
+# remove it at exit; the new one does).
+UCTL=$WORK/uctl.sock SOCK=$WORK/local.sock
+start uold "$PROXY" --control "$UCTL" "$SOCK" "$ECHO_ADDR"
+UOLD=$LAST_PID
+wait_for "$WORK/uold.log" 'relaying ' >/dev/null
+[ "$(printf 'u1\n' | timeout 10 socat -t 5 - "UNIX-CONNECT:$SOCK")" = u1 ] || fail "no echo through the Unix LOCAL"
+start unew "$PROXY" --takeover "$UCTL" --control "$UCTL" "$SOCK" "$ECHO_ADDR"
+UNEW=$LAST_PID
+wait_for "$WORK/unew.log" 'took over [0-9]+ open connection' 30 >/dev/null
+wait_gone "$UOLD"
+[ -S "$SOCK" ] || fail "the old proxy removed the Unix LOCAL it handed over"
+[ "$(printf 'u2\n' | timeout 10 socat -t 5 - "UNIX-CONNECT:$SOCK")" = u2 ] || fail "the new proxy does not serve the Unix LOCAL"
+kill -TERM "$UNEW"
+wait_gone "$UNEW"
+[ ! -e "$SOCK" ] || fail "the new proxy left the Unix LOCAL's file at exit"
+pass "a Unix LOCAL's socket and file pass to the new proxy, which removes the file at exit"
