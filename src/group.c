@@ -124,7 +124,9 @@ static int await_empty(const char *op, struct rsock__sched *S, rsock_group *g,
         }
     }
     rsock__timer_disarm(&S->timers, self);
-    self->cancelled = was_cancelled || cancelled_meanwhile; /* never lose a group's cancel */
+    /* Never lose a group's cancel, nor one that came while we were ready
+     * to run (woken by the last member, so no -ECANCELED from the park). */
+    self->cancelled = was_cancelled || cancelled_meanwhile || self->cancelled;
     if (rc == -ETIMEDOUT)
         return rsock__fail(ETIMEDOUT, "%s %p: %zu members still running", op, (void *)g,
                            g->count);

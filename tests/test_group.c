@@ -171,6 +171,54 @@ static void test_cancel_while_ready_after_offload(void)
     CHECK(rsock_now() - began < 2000); /* at once, not after the 5 s sleep */
 }
 
+/* The same for a fiber waiting on a group: its own group's cancel that
+ * lands after the last member left (the waiter ready, not run yet) stays
+ * sticky.  It was lost: await_empty put back the flag read before the
+ * wait, and rsock-proxy's health loop (rsock_group_wait on a round of
+ * checks, then a sleep) slept on at exit. */
+struct waiter {
+    struct rsock_fiber *self;
+    bool closing; /* rsock_group_close instead of rsock_group_wait */
+    int wait_rc, sleep_rc;
+};
+
+static void waits_on_a_group(void *arg)
+{
+    struct waiter *w = arg;
+    w->self = rsock__sched_get()->current;
+    rsock_group *inner;
+    REQUIRE(rsock_group_new(&inner) == 0);
+    REQUIRE(rsock_group_spawn(inner, nothing, NULL) == 0);
+    w->wait_rc = w->closing ? rsock_group_close(inner) : rsock_group_wait(inner, -1);
+    if (!w->closing)
+        rsock_group_close(inner);
+    w->sleep_rc = rsock_sleep(rsock_after(5000));
+}
+
+static void cancel_while_ready_after_wait(bool closing)
+{
+    struct waiter w = {.closing = closing, .wait_rc = 1, .sleep_rc = 1};
+    rsock_group *g;
+    REQUIRE(rsock_group_new(&g) == 0);
+    REQUIRE(rsock_group_spawn(g, waits_on_a_group, &w) == 0);
+    rsock_yield(); /* it spawns its member and waits; the member is queued behind us */
+    REQUIRE(w.self != NULL);
+    CHECK_EQ(w.self->state, FIBER_PARKED);
+    rsock_yield(); /* the member returns and wakes the waiter, queued behind us */
+    CHECK_EQ(w.self->state, FIBER_READY);
+    int64_t began = rsock_now();
+    CHECK_EQ(rsock_group_close(g), 0);
+    CHECK_EQ(w.wait_rc, 0);
+    CHECK_EQ(w.sleep_rc, -ECANCELED);
+    CHECK(rsock_now() - began < 2000); /* at once, not after the 5 s sleep */
+}
+
+static void test_cancel_while_ready_after_group_wait(void)
+{
+    cancel_while_ready_after_wait(false);
+    cancel_while_ready_after_wait(true);
+}
+
 static void test_spawned_after_cancel_starts_cancelled(void)
 {
     rsock_group *g;
@@ -323,6 +371,7 @@ int main(void)
     RUN(test_wait_deadline);
     RUN(test_cancel_is_sticky);
     RUN(test_cancel_while_ready_after_offload);
+    RUN(test_cancel_while_ready_after_group_wait);
     RUN(test_spawned_after_cancel_starts_cancelled);
     RUN(test_member_waiting_on_own_group);
     RUN(test_refusals);
