@@ -52,6 +52,20 @@ static void ip_as_v6(const rsock_addr *a, uint8_t ip[16], int *port)
     }
 }
 
+/* The two addresses' IPs and ports: 4 bytes each when `v4`, else 16
+ * (an IPv4 one v4-mapped). */
+static void both_ips(const rsock_addr *src, const rsock_addr *dst, bool v4, uint8_t sip[16],
+                     int *sport, uint8_t dip[16], int *dport)
+{
+    if (v4) {
+        rsock_addr_ip(src, sip, sport);
+        rsock_addr_ip(dst, dip, dport);
+    } else {
+        ip_as_v6(src, sip, sport);
+        ip_as_v6(dst, dip, dport);
+    }
+}
+
 /* "PROXY TCP4 a b p q\r\n", TCP6 unless both are IPv4. */
 static int build_v1_tcp(const rsock_addr *src, const rsock_addr *dst, char *buf, size_t cap)
 {
@@ -59,13 +73,7 @@ static int build_v1_tcp(const rsock_addr *src, const rsock_addr *dst, char *buf,
     char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
     uint8_t sip[16], dip[16];
     int sport, dport;
-    if (v4) {
-        rsock_addr_ip(src, sip, &sport);
-        rsock_addr_ip(dst, dip, &dport);
-    } else {
-        ip_as_v6(src, sip, &sport);
-        ip_as_v6(dst, dip, &dport);
-    }
+    both_ips(src, dst, v4, sip, &sport, dip, &dport);
     int af = v4 ? AF_INET : AF_INET6;
     inet_ntop(af, sip, s, sizeof s);
     inet_ntop(af, dip, d, sizeof d);
@@ -114,13 +122,7 @@ static int build_v2(const rsock_addr *src, const rsock_addr *dst, bool local, ch
         size_t alen = v4 ? 4 : 16;
         uint8_t sip[16], dip[16];
         int sport, dport;
-        if (v4) {
-            rsock_addr_ip(src, sip, &sport);
-            rsock_addr_ip(dst, dip, &dport);
-        } else {
-            ip_as_v6(src, sip, &sport);
-            ip_as_v6(dst, dip, &dport);
-        }
+        both_ips(src, dst, v4, sip, &sport, dip, &dport);
         memcpy(p + 16, sip, alen);
         memcpy(p + 16 + alen, dip, alen);
         put16(p + 16 + 2 * alen, (unsigned)sport);
