@@ -70,7 +70,6 @@ static int collect(struct addrinfo *res, rsock_addr *out, int max)
 int resolve_remote(const char *remote, rsock_addr *out, int max)
 {
     struct lookup q = {0};
-    char port_check[8];
     if (!split_name(remote, &q) || max < 1) {
         int rc = rsock_addr_parse(&out[0], remote);
         if (rc < 0)
@@ -78,10 +77,9 @@ int resolve_remote(const char *remote, rsock_addr *out, int max)
         return rc < 0 ? rc : 1;
     }
     /* The port's grammar is rsock's: parse a stand-in address with it. */
-    snprintf(port_check, sizeof port_check, "%s", q.port);
     rsock_addr probe;
     char probe_text[32];
-    snprintf(probe_text, sizeof probe_text, "0.0.0.0:%s", port_check);
+    snprintf(probe_text, sizeof probe_text, "0.0.0.0:%s", q.port);
     if (rsock_addr_parse(&probe, probe_text) < 0) {
         log_line(-1, "REMOTE %s: bad port \"%s\"", remote, q.port);
         return -EINVAL;
