@@ -12,6 +12,6 @@ make fuzz FUZZ_BUILD=build-fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}" || status=$?
 for crash in ./fuzz-*; do
   [ -e "$crash" ] || continue
   echo "reproducer $crash:"
-  od -A d -t x1 "$crash" | head -n 40
+  od -A d -t x1 "$crash" | sed -n 1,40p
 done
 exit "$status"

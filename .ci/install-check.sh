@@ -44,9 +44,9 @@ CMAKE
 cmake -S "$work/cm" -B "$work/cm/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/cm/build" >/dev/null
 expect_echo "$work/cm/build/prog_shared" # CMake's build-tree RUNPATH finds librsock.so.0
-objdump -p "$work/cm/build/prog_shared" | grep -q 'NEEDED.*librsock\.so\.0' || { echo "prog_shared is not linked to librsock.so.0"; exit 1; }
+objdump -p "$work/cm/build/prog_shared" | grep -c 'NEEDED.*librsock\.so\.0' >/dev/null || { echo "prog_shared is not linked to librsock.so.0"; exit 1; }
 expect_echo "$work/cm/build/prog_static"
-! objdump -p "$work/cm/build/prog_static" | grep -q 'NEEDED.*librsock' || { echo "prog_static needs librsock.so"; exit 1; }
+! objdump -p "$work/cm/build/prog_static" | grep -c 'NEEDED.*librsock' >/dev/null || { echo "prog_static needs librsock.so"; exit 1; }
 echo "out-of-tree build with find_package(rsock 0.2): shared and static ok"
 
 # The version file: 0.2 is what this is; 0.1 and 0.3 are not.

@@ -19,7 +19,7 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 apt-get install -y -qq --no-install-recommends prometheus curl jq nginx-light >/dev/null
 [ "$made_policy" = 0 ] || rm -f /usr/sbin/policy-rc.d
-promtool --version 2>&1 | head -1
+promtool --version 2>&1 | sed -n 1p # not head: SIGPIPE under pipefail
 
 build=${BUILD:-build} # CI's; another for a run by hand
 make all BUILD="$build"

@@ -12,4 +12,4 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 apt-get install -y -qq --no-install-recommends haproxy >/dev/null
 [ "$made_policy" = 0 ] || rm -f /usr/sbin/policy-rc.d
-haproxy -v | head -1
+haproxy -v | sed -n 1p # sed reads to the end: head would leave haproxy a SIGPIPE (141 under pipefail)
