@@ -15,7 +15,12 @@
 # 7. --keep-cap net_admin as root without --user: uid 0 with CapEff 0x1000;
 # 8. started as U already (setpriv, as a service manager's User= does):
 #    --user U serves; --keep-cap without the capability and --user root are
-#    refused, exit 1, naming the call that failed.
+#    refused, exit 1, naming the call that failed;
+# 9. a Unix LOCAL's file is removed at exit after the drop: --user U
+#    --chroot DIR (the path is outside the chroot) in a directory of U's,
+#    --user U in a sticky world-writable one (as /tmp: only the file's owner
+#    may remove it there); in a directory U may not write, --user U is
+#    refused, exit 1, naming the path, and leaves no file.
 source "$(dirname "$0")/lib/proxy.sh"
 if [ "$(id -u)" != 0 ]; then echo "SKIP: needs root (CI runs as root)"; exit 77; fi
 checks=0
@@ -151,5 +156,35 @@ if "${as_user[@]}" test -x "$PROXY"; then
 else
   echo "note: $PROXY is not reachable by $user: the unprivileged start is not checked here"
 fi
+
+# unix_relays PATH: a checksummed transfer through the Unix LOCAL PATH.
+unix_relays() { timeout 20 "$PUSH" -n 1M -c 2 -t 15 "$1" >"$WORK/push.log" 2>&1 ||
+  fail "through $1: does not relay: $(cat "$WORK/push.log")"; }
+# local_removed WHAT PATH OPTIONS...: the proxy serves the Unix LOCAL PATH
+# with OPTIONS, and its file is gone once it exits on SIGTERM.
+local_removed() {
+  local what=$1 path=$2; shift 2
+  : >"$WORK/proxy.log"
+  start proxy "$PROXY" "$@" "$path" "$ECHO_ADDR"
+  PROXY_PID=$LAST_PID
+  wait_for "$WORK/proxy.log" "running as $user " >/dev/null
+  [ -S "$path" ] || fail "$what: no socket at $path"
+  unix_relays "$path"
+  stop_proxy
+  [ ! -e "$path" ] || fail "$what: $path is left after the exit: $(tail -3 "$WORK/proxy.log")"
+}
+mine=$WORK/mine && mkdir "$mine" && chown "$user" "$mine"
+local_removed "--user --chroot" "$mine/local.sock" --user "$user" --chroot "$jail"
+sticky=$WORK/sticky && mkdir "$sticky" && chmod 1777 "$sticky"
+local_removed "--user, sticky directory" "$sticky/local.sock" --user "$user"
+theirs=$WORK/theirs && mkdir "$theirs" && chmod 755 "$theirs"
+rc=0
+timeout 10 "$PROXY" --user "$user" "$theirs/local.sock" "$ECHO_ADDR" >"$WORK/bad.log" 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "--user with a LOCAL in a directory $user may not write: exit $rc, want 1"
+grep -qF -- "--user $user: $theirs/local.sock could not be removed at exit: $user may not write its directory" \
+  "$WORK/bad.log" || fail "--user, LOCAL in a directory of root's: said $(cat "$WORK/bad.log")"
+[ ! -e "$theirs/local.sock" ] || fail "the refused start left $theirs/local.sock"
+pass "a Unix LOCAL is removed at exit after --user --chroot and in a sticky directory; one $user could not remove is refused, exit 1, no file left"
+checks=$((checks + 1))
 
 echo "$checks passed, 0 failed"

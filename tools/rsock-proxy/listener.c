@@ -1,13 +1,20 @@
 /* The listening socket of a thread, and a Unix LOCAL's file: replaced only
  * when it is a socket nobody accepts on, removed at exit only while it is
- * still the one we bound. */
+ * still the one we bound.  The file is found at exit through its
+ * directory, opened when it was bound: after --chroot its path names
+ * nothing (or something else), and a relative one is relative to the old
+ * working directory.  With --user the file becomes the user's before the
+ * drop (in a sticky directory such as /tmp only its owner may remove it),
+ * and a directory the user could not remove it from is refused then. */
 #include "proxy.h"
 #include "transparent.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define BACKLOG 4096
@@ -16,6 +23,8 @@
 static struct bound_path {
     rsock_addr addr;
     struct stat st;
+    int dir; /* the directory it is in (O_PATH), opened when it was bound */
+    char name[sizeof(((struct sockaddr_un *)0)->sun_path) + 1]; /* its last component */
 } bound_paths[MAX_LISTENERS];
 static int nbound_paths;
 static char in_the_way[512]; /* why LOCAL's path cannot be ours, or "" */
@@ -59,13 +68,33 @@ static int path_in_the_way(const rsock_addr *a)
     return -EEXIST;
 }
 
+/* The directory `path` is in, opened as a handle (O_PATH) that still
+ * finds it after a chroot, and the last component to `name`: -1 when the
+ * directory cannot be opened. */
+static int open_parent(const char *path, char *name, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+    snprintf(name, size, "%s", slash ? slash + 1 : path);
+    snprintf(dir, sizeof dir, "%.*s", !slash ? 1 : slash == path ? 1 : (int)(slash - path),
+             !slash ? "." : path);
+    return open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
 /* Remember the socket file we bound, to remove only that one at exit. */
 static void note_bound_path(const rsock_addr *a)
 {
     const char *path = rsock_addr_path(a);
     struct bound_path *b = &bound_paths[nbound_paths];
-    if (!path || nbound_paths == MAX_LISTENERS || lstat(path, &b->st) != 0)
+    if (!path || nbound_paths == MAX_LISTENERS)
         return;
+    b->dir = open_parent(path, b->name, sizeof b->name);
+    if (b->dir < 0 || fstatat(b->dir, b->name, &b->st, AT_SYMLINK_NOFOLLOW) != 0) {
+        log_line(0, "%s: %s: it will not be removed at exit", path, strerror(errno));
+        if (b->dir >= 0)
+            close(b->dir);
+        return;
+    }
     b->addr = *a;
     nbound_paths++;
 }
@@ -121,6 +150,8 @@ int open_listener(const struct listener *l, const rsock_addr *at, bool reuseport
 /* A takeover: the new process serves (and removes) our Unix LOCALs. */
 void forget_local_paths(void)
 {
+    for (int i = 0; i < nbound_paths; i++)
+        close(bound_paths[i].dir);
     nbound_paths = 0;
 }
 
@@ -136,11 +167,48 @@ void keep_local_path(const rsock_addr *a)
 void remove_local_paths(void)
 {
     for (int i = 0; i < nbound_paths; i++) {
-        const char *path = rsock_addr_path(&bound_paths[i].addr);
-        const struct stat *then = &bound_paths[i].st;
+        const struct bound_path *b = &bound_paths[i];
         struct stat now;
-        if (path && lstat(path, &now) == 0 && S_ISSOCK(now.st_mode) && now.st_dev == then->st_dev &&
-            now.st_ino == then->st_ino)
-            unlink(path);
+        if (fstatat(b->dir, b->name, &now, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(now.st_mode) &&
+            now.st_dev == b->st.st_dev && now.st_ino == b->st.st_ino &&
+            unlinkat(b->dir, b->name, 0) != 0)
+            log_line(0, "cannot remove %s at exit: %s", rsock_addr_path(&b->addr), strerror(errno));
     }
+}
+
+/* --user, before the drop: our socket files become the user's. */
+void give_local_paths(uid_t uid, gid_t gid)
+{
+    for (int i = 0; i < nbound_paths; i++)
+        if (fchownat(bound_paths[i].dir, bound_paths[i].name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
+            log_line(0, "%s: chown to uid %u: %s", rsock_addr_path(&bound_paths[i].addr),
+                     (unsigned)uid, strerror(errno));
+}
+
+static bool in_groups(gid_t g, const gid_t *groups, int ngroups)
+{
+    for (int i = 0; i < ngroups; i++)
+        if (groups[i] == g)
+            return true;
+    return false;
+}
+
+/* --user, before the drop: the path of a socket file whose directory the
+ * user may not write and search (so could not remove it at exit), NULL
+ * when there is none.  The mode bits of the class the user falls in, as
+ * the kernel checks them (ACLs are not read: the kernel's answer at exit is
+ * then logged). */
+const char *local_path_kept_from(uid_t uid, const gid_t *groups, int ngroups)
+{
+    for (int i = 0; uid != 0 && i < nbound_paths; i++) {
+        struct stat d;
+        if (fstat(bound_paths[i].dir, &d) != 0)
+            return rsock_addr_path(&bound_paths[i].addr);
+        mode_t need = d.st_uid == uid                       ? S_IWUSR | S_IXUSR
+                      : in_groups(d.st_gid, groups, ngroups) ? S_IWGRP | S_IXGRP
+                                                             : S_IWOTH | S_IXOTH;
+        if ((d.st_mode & need) != need)
+            return rsock_addr_path(&bound_paths[i].addr);
+    }
+    return NULL;
 }

@@ -181,6 +181,24 @@ static void look_up(const char *name, struct target *t)
     }
 }
 
+/* --user: a Unix LOCAL's file is removed at exit as the user (listener.c),
+ * so it becomes the user's now, and a directory the user may not write is
+ * refused before anything is dropped (the file is removed as root then):
+ * else the proxy would serve and leave the file behind at every exit. */
+static void hand_local_paths(const struct target *t)
+{
+    const char *kept = local_path_kept_from(t->uid, t->groups, t->ngroups);
+    if (kept) {
+        fprintf(stderr,
+                "rsock-proxy: --user %s: %s could not be removed at exit: %s may not write "
+                "its directory (make the directory %s's, or put LOCAL in one it may write)\n",
+                cfg.user, kept, cfg.user, cfg.user);
+        remove_local_paths();
+        exit(1);
+    }
+    give_local_paths(t->uid, t->gid);
+}
+
 /* setgroups, setgid, setuid: in this order (each needs the privilege the
  * next one takes away).  glibc applies each to every thread. */
 static void become(const struct target *t)
@@ -322,6 +340,8 @@ int privs_drop(void)
         die_sys("open", "/proc/self/status (needed to check the drop)");
     wait_for_threads();
     thread_before();
+    if (cfg.user && geteuid() != t.uid)
+        hand_local_paths(&t);
     if (cfg.chroot_dir)
         enter_chroot(cfg.chroot_dir);
     if (cfg.user)

@@ -29,6 +29,7 @@
 
 #include <pthread.h>
 #include <rsock.h>
+#include <sys/types.h>
 
 struct generation;
 
@@ -129,6 +130,10 @@ int open_listener(const struct listener *l, const rsock_addr *at, bool reuseport
 void remove_local_paths(void);        /* at exit: our Unix sockets */
 void forget_local_paths(void);        /* a takeover: the new process's now */
 void keep_local_path(const rsock_addr *a); /* a takeover: a Unix LOCAL now ours */
+/* --user, before the drop: the socket files become the user's; the path of
+ * one the user could not remove at exit (its directory), or NULL. */
+void give_local_paths(uid_t uid, gid_t gid);
+const char *local_path_kept_from(uid_t uid, const gid_t *groups, int ngroups);
 
 /* service.c */
 extern struct generation *current; /* thread 0's: the newest */
