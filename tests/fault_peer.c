@@ -23,6 +23,10 @@
  *                                 prints PID's VmRSS after the FIRST
  *                                 (default: a tenth) and at the end, and
  *                                 the failures
+ *   fault_peer freeze SECS TID... stop each thread TID of another process
+ *                                 (ptrace: only that thread stops, not its
+ *                                 process), print "frozen N", and let them
+ *                                 go on after SECS or at SIGUSR1
  * Servers listen on 127.0.0.1:PORT (PORT 0: print the port chosen) and print
  * "listening PORT" when ready. */
 #include <arpa/inet.h>
@@ -36,8 +40,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -383,6 +389,29 @@ static void churn(int port, long total, int conc, int pid, long first_count)
            churn_state.done, churn_state.failures, secs, churn_state.done / secs, rss_kib(pid));
 }
 
+/* A seize and an interrupt stop the one thread (a SIGSTOP would stop its
+ * whole process); the detach lets it go on where it was. */
+static void freeze(int secs, char **tids, int n)
+{
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, NULL);
+    for (int i = 0; i < n; i++) {
+        pid_t tid = (pid_t)atoi(tids[i]);
+        int status;
+        if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0 || ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0 ||
+            waitpid(tid, &status, __WALL) != tid)
+            perror("fault_peer: freeze"), exit(1);
+    }
+    printf("frozen %d\n", n);
+    fflush(stdout);
+    struct timespec limit = {secs, 0};
+    sigtimedwait(&usr1, NULL, &limit);
+    for (int i = 0; i < n; i++)
+        ptrace(PTRACE_DETACH, (pid_t)atoi(tids[i]), 0, 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "reset") == 0)
@@ -401,6 +430,8 @@ int main(int argc, char **argv)
         stall(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
     else if (argc >= 4 && strcmp(argv[1], "unixname") == 0)
         unixname(argv[2], argv[3]);
+    else if (argc >= 4 && strcmp(argv[1], "freeze") == 0)
+        freeze(atoi(argv[2]), argv + 3, argc - 3);
     else if (argc >= 6 && strcmp(argv[1], "churn") == 0)
         churn(atoi(argv[2]), atol(argv[3]), atoi(argv[4]), atoi(argv[5]),
               argc >= 7 ? atol(argv[6]) : atol(argv[3]) / 10);

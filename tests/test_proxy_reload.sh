@@ -4,7 +4,9 @@
 # backend, on the same port, with two listeners both said 127.0.0.1:0:
 # each is matched by its name); a connection open across the reload goes on
 # echoing to its old backend to its end; a bad or missing file is refused
-# with its errors logged (FILE:LINE) and the old config keeps serving.
+# with its errors logged (FILE:LINE) and the old config keeps serving; a
+# reload is said done ("reloaded") only once every thread serves the new
+# config (with the other threads frozen, not before).
 source "$(dirname "$0")/lib/proxy.sh"
 need socat
 
@@ -114,3 +116,39 @@ grep -F '"event":"reload"' "$WORK/proxy.log" | grep -qF "$conf:1: no option name
 grep -v '^{.*}$' "$WORK/proxy.log" && fail "a line that is not a JSON object (above)"
 kill -TERM "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
 pass "--log-format json: a refused reload's errors are JSON lines (event reload) like the rest"
+
+# "reloaded" only once every thread took the new config: with every thread
+# but the first frozen (fault_peer freeze: ptrace stops a thread, not its
+# process), a SIGHUP logs no "reloaded"; once they go on it does, and every
+# new connection then reaches the new backend, whichever thread accepts it.
+printf 'listen web 127.0.0.1:0\n  server %s\n' "$three" >"$conf"
+start threads "$PROXY" --threads 3 -c "$conf"
+PROXY_PID=$LAST_PID
+tweb=$(wait_for "$WORK/threads.log" 'relaying ' | sed -E 's/.*relaying ([^ ]+) .*/\1/')
+[ "$(got "$tweb")" = 3 ] || fail "--threads 3: web is not backend three"
+others=$(ls "/proc/$PROXY_PID/task" | grep -vx "$PROXY_PID" | xargs)
+start freeze "$PEER" freeze 30 $others
+FREEZE_PID=$LAST_PID
+until=$((SECONDS + 10))
+while ! grep -q '^frozen ' "$WORK/freeze.log" && alive "$FREEZE_PID"; do
+  [ $SECONDS -lt $until ] || fail "fault_peer freeze $others: not frozen in 10 s"
+  sleep 0.05
+done
+if grep -q '^frozen ' "$WORK/freeze.log"; then
+  printf 'listen web 127.0.0.1:0\n  server %s\n' "$five" >"$conf"
+  kill -HUP "$PROXY_PID"
+  sleep 1
+  ! grep -q 'reloaded' "$WORK/threads.log" ||
+    fail "\"reloaded\" said while threads $others had not taken the new config: $(grep reloaded "$WORK/threads.log")"
+  kill -USR1 "$FREEZE_PID"
+  wait "$FREEZE_PID" || fail "fault_peer freeze: exit $?"
+  wait_for "$WORK/threads.log" 'reloaded: 1 listener$' 10 >/dev/null
+  for i in $(seq 30); do
+    [ "$(got "$tweb")" = 5 ] || fail "connection $i after \"reloaded\" did not reach backend five"
+  done
+  kill -TERM "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
+  pass "--threads 3, the other threads frozen: no \"reloaded\" until they go on and take the config; then 30 new connections all reach the new backend"
+else
+  echo "note: fault_peer freeze cannot stop a thread here (ptrace: $(cat "$WORK/freeze.log")): the wait for every thread is not checked"
+  kill -TERM "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
+fi

@@ -55,6 +55,7 @@ struct generation {
     int nlisteners;
     int refs;              /* atomic */
     rsock_group *checks;   /* thread 0: health checks and re-resolution */
+    rsock_chan *adopted;   /* a reload's: a signal from each thread that serves it */
 };
 
 /* One listener on one thread. */

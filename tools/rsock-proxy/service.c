@@ -6,6 +6,9 @@
  * and the old generation keeps serving.  Then every thread is sent the new
  * generation: its acceptors of a LOCAL that stays keep their sockets and
  * take the new listener; a LOCAL that went is closed; a new one opened.
+ * The reload is said done ("reloaded", READY=1, the metric, the control
+ * socket's "ok") once every thread has taken it: from then on, no new
+ * connection is served by the old config.
  * Open connections keep the generation they started in, to their end. */
 #include "proxy.h"
 #include "ctl.h"
@@ -30,6 +33,7 @@ static void generation_free(struct generation *g)
         pool_free(g->listeners[i].pool);
         rsock_close(g->listeners[i].first); /* still here when no thread took it */
     }
+    rsock_chan_free(g->adopted);
     if (g->owns_config) {
         config_free(g->config);
         free(g->config);
@@ -136,6 +140,37 @@ static void note_restart_only(const struct proxy_config *now, const struct proxy
         log_event("reload", "threads, max-conns and busy-poll change only at a restart");
 }
 
+#define ADOPT_MS 5000 /* a thread takes a generation in microseconds; signals wait meanwhile */
+
+/* The threads that serve g (each steward adopted it), waited for: until
+ * then a thread may still accept a connection for the old config, so the
+ * reload is not said done before.  Fewer than all when the proxy stops
+ * first (a stopping thread adopts nothing), after ADOPT_MS, or without the
+ * channel (no memory). */
+static int await_adoption(struct generation *g)
+{
+    rsock_chan_clause wait[2] = {{control_stop_chan(), RSOCK_CHAN_RECV, NULL},
+                                 {g->adopted, RSOCK_CHAN_RECV, NULL}};
+    int64_t deadline = rsock_after(ADOPT_MS);
+    int n = 0;
+    while (g->adopted && n < nworkers && rsock_chan_choose(wait, 2, deadline) == 1)
+        n++;
+    return n;
+}
+
+static void say_reloaded(const struct generation *g, int adopted)
+{
+    const char *s = g->nlisteners == 1 ? "" : "s";
+    if (adopted == nworkers)
+        log_event("reload", "reloaded: %d listener%s", g->nlisteners, s);
+    else
+        log_event("reload", "reloaded: %d listener%s (%d of %d threads took it%s)", g->nlisteners,
+                  s, adopted, nworkers,
+                  control_stopping() ? ": the proxy is stopping"
+                  : g->adopted       ? " in 5 s"
+                                     : ": no memory to wait for them");
+}
+
 /* A refusal of the file read again: a log line (JSON with --log-format json). */
 static void reload_report(const char *text)
 {
@@ -165,10 +200,13 @@ int service_reload(void)
     note_restart_only(current->config, next);
     rsock_group_close(current->checks); /* the old pools' checks end here */
     current->checks = NULL;
+    rsock_chan_new(0, (size_t)nworkers, &g->adopted); /* NULL: said in the reload's line */
+    generation_get(g); /* ours while we wait: a next reload may replace it meanwhile */
     worker_publish(g);
     generation_put(current);
     current = g;
-    log_event("reload", "reloaded: %d listener%s", g->nlisteners, g->nlisteners == 1 ? "" : "s");
+    say_reloaded(g, await_adoption(g));
+    generation_put(g);
     metrics_reloaded(true);
     notify_ready();
     return 0;

@@ -125,8 +125,11 @@ static void steward(void *worker)
     struct generation *next;
     rsock_chan_clause wait[2] = {{control_stop_chan(), RSOCK_CHAN_RECV, NULL},
                                  {w->reloads, RSOCK_CHAN_RECV, &next}};
-    while (rsock_chan_choose(wait, 2, -1) == 1)
+    while (rsock_chan_choose(wait, 2, -1) == 1) {
         adopt(w, next);
+        if (next->adopted) /* room for every thread: never waits */
+            rsock_chan_send(next->adopted, NULL, 0);
+    }
     stop(w);
     control_drained();
 }
