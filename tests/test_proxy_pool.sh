@@ -64,8 +64,8 @@ start h3 socat "TCP-LISTEN:$H3,bind=127.0.0.1,reuseaddr,fork" SYSTEM:"echo h3; s
 up_wait "$H1"; up_wait "$H2"; up_wait "$H3"
 POOL=(127.0.0.1:$H1 127.0.0.1:$H2 127.0.0.1:$H3)
 pool_proxy --health-interval 0 --balance leastconn
-start c1 socat -T 20 - "TCP:$PROXY_ADDR"; C1=$LAST_PID
-start c2 socat -T 20 - "TCP:$PROXY_ADDR"; C2=$LAST_PID
+start c1 socat -T 20 -u "TCP:$PROXY_ADDR" -; C1=$LAST_PID  # -u: stdin (/dev/null) is never read, so no half-close
+start c2 socat -T 20 -u "TCP:$PROXY_ADDR" -; C2=$LAST_PID
 first=$(wait_for "$WORK/c1.log" '^h') second=$(wait_for "$WORK/c2.log" '^h')
 third=$(timeout 5 socat -T 1 - "TCP:$PROXY_ADDR" </dev/null 2>/dev/null | head -1 || true)
 [ "$first" != "$second" ] && [ -n "$third" ] && [ "$third" != "$first" ] && [ "$third" != "$second" ] ||
