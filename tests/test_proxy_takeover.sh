@@ -154,3 +154,87 @@ kill -TERM "$UNEW"
 wait_gone "$UNEW"
 [ ! -e "$SOCK" ] || fail "the new proxy left the Unix LOCAL's file at exit"
 pass "a Unix LOCAL's socket and file pass to the new proxy, which removes the file at exit"
+
+# Limits across a takeover: a connection taken over counts in the new
+# proxy's limits as one it accepted, until it closes.  --max-per-client 2
+# and a --buffer-budget of 2 relaying connections (1.75 MiB for the thread,
+# 2 MiB each), two connections from 127.0.0.1 taken over: a third from
+# 127.0.0.1 is refused, one from 127.0.0.2 waits for the budget until one
+# of the two closes; once it closed too, 127.0.0.1 is served again.
+LCTL=$WORK/lctl.sock
+limits=(--threads 1 --busy-poll 0 --max-per-client 2 --buffer-budget $((7 * 1048576 / 4 + 4 * 1048576)))
+# without_fds "FD..." CMD...: CMD without our copies of those descriptors
+# (a process holding one would keep its connection open after we close it);
+# in a subshell only (it execs).
+without_fds() { local fds=$1; shift; exec bash -c 'for fd in '"$fds"'; do eval "exec $fd>&-"; done; exec "$@"' _ "$@"; }
+start lold "$PROXY" "${limits[@]}" --control "$LCTL" 127.0.0.1:0 "$ECHO_ADDR"
+LOLD=$LAST_PID
+LP=$(wait_for "$WORK/lold.log" 'relaying ' | sed -E 's/.*relaying ([^ ]+) .*/\1/')
+wait_for "$WORK/lold.log" 'buffer budget [0-9]+ bytes: 2 connections relay at once' >/dev/null
+HELD=()
+for i in 1 2; do exec {fd}<>"/dev/tcp/127.0.0.1/${LP##*:}"; HELD+=("$fd"); done
+held_echo() {
+  local reply fd
+  for fd in "$@"; do
+    printf 'held %s\n' "$fd" >&"$fd"
+    read -t 10 -r reply <&"$fd" || fail "held connection $fd: no echo"
+    [ "$reply" = "held $fd" ] || fail "held connection $fd echoed \"$reply\""
+  done
+}
+held_echo "${HELD[@]}"
+start lnew without_fds "${HELD[*]}" "$PROXY" "${limits[@]}" --takeover "$LCTL" --control "$LCTL" 127.0.0.1:0 "$ECHO_ADDR"
+LNEW=$LAST_PID
+wait_for "$WORK/lnew.log" 'took over 2 open connections' 30 >/dev/null
+wait_gone "$LOLD" 30
+held_echo "${HELD[@]}"
+third=$(printf 'third\n' | without_fds "${HELD[*]}" timeout 5 socat -t 3 - "TCP:$LP" 2>/dev/null || true)
+[ -z "$third" ] || fail "a third connection from 127.0.0.1 was served beside the 2 taken over: \"$third\""
+wait_for "$WORK/lnew.log" '127\.0\.0\.1:[0-9]+: refused: over --max-per-client' >/dev/null
+coproc WAITING { for fd in ${HELD[*]}; do eval "exec $fd>&-"; done; exec socat - "TCP:$LP,bind=127.0.0.2"; }
+waiting_pid=$WAITING_PID
+PIDS+=("$waiting_pid")
+exec {waiting_r}<&"${WAITING[0]}"- {waiting_w}>&"${WAITING[1]}"-
+printf 'waits\n' >&"$waiting_w"
+reply=
+read -t 1 -r reply <&"$waiting_r" || true
+[ -z "$reply" ] || fail "127.0.0.2 relayed (\"$reply\") while the 2 taken over hold the whole budget"
+wait_for "$WORK/lnew.log" 'buffer budget full \(2 connections relaying\): new connections wait' >/dev/null
+exec {HELD[0]}>&-
+read -t 10 -r reply <&"$waiting_r" || fail "127.0.0.2 got nothing after a taken-over connection closed"
+[ "$reply" = waits ] || fail "127.0.0.2 echoed \"$reply\""
+exec {waiting_w}>&-
+timeout 10 cat <&"$waiting_r" >/dev/null || true
+wait "$waiting_pid" 2>/dev/null || true
+again=$(printf 'again\n' | without_fds "${HELD[*]:1}" timeout 5 socat -t 3 - "TCP:$LP" 2>/dev/null || true)
+[ "$again" = again ] || fail "127.0.0.1 not served after one of its 2 taken-over connections closed: \"$again\""
+held_echo "${HELD[1]}"
+exec {HELD[1]}>&-
+kill -TERM "$LNEW"
+wait_gone "$LNEW"
+pass "2 connections taken over count in the new proxy's --max-per-client 2 and --buffer-budget (2 relaying): a third from 127.0.0.1 refused, 127.0.0.2 waited until one closed; then 127.0.0.1 served again"
+
+# With --accept-proxy the client counted is the PROXY header's, in the new
+# proxy too: one connection from 10.9.9.9 (a header) taken over under
+# --max-per-client 1, a second from 10.9.9.9 is refused, 10.9.9.8 served.
+PCTL=$WORK/pctl.sock
+pp=(--threads 1 --busy-poll 0 --accept-proxy --max-per-client 1)
+header() { printf 'PROXY TCP4 %s 127.0.0.1 4000 80\r\n' "$1"; }
+start pold "$PROXY" "${pp[@]}" --control "$PCTL" 127.0.0.1:0 "$ECHO_ADDR"
+POLD=$LAST_PID
+PP=$(wait_for "$WORK/pold.log" 'relaying ' | sed -E 's/.*relaying ([^ ]+) .*/\1/')
+exec {pheld}<>"/dev/tcp/127.0.0.1/${PP##*:}"
+{ header 10.9.9.9; printf 'from nine\n'; } >&"$pheld"
+read -t 10 -r reply <&"$pheld" || fail "10.9.9.9: no echo"
+[ "$reply" = "from nine" ] || fail "10.9.9.9 echoed \"$reply\""
+start pnew without_fds "$pheld" "$PROXY" "${pp[@]}" --takeover "$PCTL" --control "$PCTL" 127.0.0.1:0 "$ECHO_ADDR"
+PNEW=$LAST_PID
+wait_for "$WORK/pnew.log" 'took over 1 open connection' 30 >/dev/null
+wait_gone "$POLD" 30
+through() { { header "$1"; printf 'hi %s\n' "$1"; } | without_fds "$pheld" timeout 5 socat -t 3 - "TCP:$PP" 2>/dev/null || true; }
+[ -z "$(through 10.9.9.9)" ] || fail "a second 10.9.9.9 was served beside the one taken over (counted as 127.0.0.1?)"
+wait_for "$WORK/pnew.log" '10\.9\.9\.9:4000: refused: over --max-per-client' >/dev/null
+[ "$(through 10.9.9.8)" = "hi 10.9.9.8" ] || fail "10.9.9.8 not served"
+exec {pheld}>&-
+kill -TERM "$PNEW"
+wait_gone "$PNEW"
+pass "--accept-proxy: the connection taken over counts as its PROXY header's client (a second 10.9.9.9 refused, 10.9.9.8 served)"

@@ -19,6 +19,7 @@
  * A listener with neither limit pays one test per connection. */
 #include "proxy.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,13 @@ bool admit(struct listener *l, const rsock_addr *peer, const char **why)
         return false;
     }
     return true;
+}
+
+void admit_count(struct listener *l, const rsock_addr *peer)
+{
+    struct client_key k;
+    if (l->lc->max_per_client > 0 && client_key(l, peer, &k))
+        client_take(&k, LONG_MAX); /* counted, never refused */
 }
 
 void admit_done(struct listener *l, const rsock_addr *peer)

@@ -206,7 +206,7 @@ static void relay(struct conn *c)
     int rc = handover ? rsock_relay_stop(c->client, c->server, -1, idle_ms, conf(c)->copy_flags,
                                          handover, &moved)
                       : rsock_relay(c->client, c->server, -1, idle_ms, conf(c)->copy_flags, &moved);
-    if (rc == -EINTR && takeover_pass(c->l->lc->local, c->client, c->server, &moved) == 0)
+    if (rc == -EINTR && takeover_pass(c->l->lc->local, c->client, c->server, &c->peer, &moved) == 0)
         rc = 0; /* handed over: the new process relays it from here */
     enum end_kind how = end_kind_of(rc);
     STAT_ADD(w->up, moved.a_to_b);
@@ -262,16 +262,24 @@ static void serve(void *arg)
 }
 
 /* A connection taken over from the old process: relay from where it
- * stopped (its backend connected already; no limits are checked again). */
+ * stopped (its backend connected already).  It holds what an accepted one
+ * holds while it relays, released at its end: a --max-conns slot, its
+ * client's place in --max-per-client (counted, never refused: it is
+ * mid-stream) and a --buffer-budget share (waited for, as a new one). */
 static void resume(void *arg)
 {
     struct conn *c = arg;
     struct worker *w = c->w;
     c->began = rsock_now();
+    admit_count(c->l, &c->peer);
     if (slot_wait() == 0) {
-        relay(c);
+        if (budget_take() == 0) {
+            relay(c);
+            budget_release();
+        }
         slot_release();
     }
+    admit_done(c->l, &c->peer);
     rsock_close(c->server);
     rsock_close(c->client);
     generation_put(c->l->gen);
@@ -280,13 +288,15 @@ static void resume(void *arg)
 }
 
 int conn_resume(struct worker *w, struct listener *l, rsock_t *client, rsock_t *server,
-                const rsock_relay_stats *before)
+                const rsock_addr *peer, const rsock_relay_stats *before)
 {
     struct conn *c = malloc(sizeof *c);
     if (!c)
         return -ENOMEM;
     *c = (struct conn){.w = w, .l = l, .client = client, .server = server, .before = *before};
-    if (rsock_getpeername(client, &c->peer) < 0)
+    if (peer)
+        c->peer = *peer;
+    else if (rsock_getpeername(client, &c->peer) < 0)
         rsock_addr_init(&c->peer, AF_UNIX);
     generation_get(l->gen);
     int rc = rsock_group_spawn(w->conns, resume, c);

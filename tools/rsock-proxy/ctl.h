@@ -34,12 +34,13 @@ int takeover_fetch(const char *path);
 /* The old process's live connections: the channel every relay stops on
  * (done once the new process is ready; NULL without --control: no relay
  * needs to stop); takeover_pass hands a stopped
- * connection's descriptors and counters to the new process (0), or
+ * connection's descriptors and counters, and the client it was counted as
+ * (peer: its PROXY header's, if any), to the new process (0), or
  * -EPIPE when it cannot (the caller closes it as usual).  takeover_end
  * (main, once every thread has drained): send what is left, then "end". */
 int takeover_init(void);
 rsock_chan *takeover_handover_chan(void);
-int takeover_pass(const char *local, rsock_t *client, rsock_t *server,
+int takeover_pass(const char *local, rsock_t *client, rsock_t *server, const rsock_addr *peer,
                   const rsock_relay_stats *moved);
 void takeover_end(void);
 int takeover_take(const char *local, int index, rsock_t **out);

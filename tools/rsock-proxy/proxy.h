@@ -113,6 +113,10 @@ void privs_note_bind_failure(int rc); /* after a bind's failure: -EACCES explain
  * --rate-limit.  Each true is followed by one admit_done at the end. */
 bool admit(struct listener *l, const rsock_addr *peer, const char **why);
 void admit_done(struct listener *l, const rsock_addr *peer);
+/* A connection taken over live (admitted by the old process): counted in
+ * --max-per-client as an admitted one, never refused (it is mid-stream);
+ * followed by one admit_done too.  No --rate-limit token: it is not new. */
+void admit_count(struct listener *l, const rsock_addr *peer);
 
 /* budget.c: --buffer-budget, connections that relay at once. */
 int budget_init(void);     /* after fit_fd_limit: 0, or -errno (said) */
@@ -158,10 +162,11 @@ void acceptor(void *slot);
  * as a member of w->conns; on failure closes both and frees the slot. */
 void conn_start(struct worker *w, struct listener *l, rsock_t *client, const rsock_addr *peer,
                 rsock_t *server);
-/* A connection taken over live (takeover.c), relayed by w from here: 0, or
- * -errno (the caller closes both). */
+/* A connection taken over live (takeover.c), relayed by w from here; peer:
+ * the client the old process counted (its PROXY header's), NULL for the
+ * socket's own peer.  0, or -errno (the caller closes both). */
 int conn_resume(struct worker *w, struct listener *l, rsock_t *client, rsock_t *server,
-                const rsock_relay_stats *before);
+                const rsock_addr *peer, const rsock_relay_stats *before);
 
 /* worker.c */
 int worker_start(struct worker *w); /* this thread: listeners, acceptors, steward */

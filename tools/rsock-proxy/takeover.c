@@ -14,7 +14,10 @@
  *                stops reading and writes out what it holds, and
  *   old -> new   "conn UP DOWN LOCAL\n" with the client's and the server's
  *                descriptors, per connection as its relay stops (thread 0
- *                sends what every thread's connections pass it), then,
+ *                sends what every thread's connections pass it; "conn
+ *                from CLIENT UP DOWN LOCAL\n" when the client it counted
+ *                in --max-per-client is not the socket's peer but its
+ *                PROXY header's, an IP address), then,
  *                once every thread has drained, "end\n"; the old exits.
  *                The new one relays each on its thread 0.
  * Until "ready" both processes accept from the same queues; a new process
@@ -32,6 +35,7 @@
 #define TAKEOVER_MS 60000 /* the new process's start, from the sockets to "ready" */
 #define MAX_PASSED 253    /* descriptors in one SCM_RIGHTS message */
 #define LINE_MAX_ 600
+#define FROM_MAX 64      /* an IP address and port as text: "[v6%scope]:port" */
 
 /* ---- the old process ---- */
 
@@ -41,7 +45,8 @@ static int send_with_fds(rsock_t *c, const char *text, const int *fds, int n);
 struct passed {
     int client, server; /* dups: the connection's devices close as usual */
     rsock_relay_stats moved;
-    char local[LINE_MAX_ - 64];
+    char from[FROM_MAX]; /* the client as counted, when not the socket's peer; or "" */
+    char local[LINE_MAX_ - 64 - FROM_MAX];
 };
 
 static rsock_chan *handover; /* done at "ready": every relay stops */
@@ -66,13 +71,29 @@ rsock_chan *takeover_handover_chan(void)
     return cfg.control ? handover : NULL;
 }
 
-int takeover_pass(const char *local, rsock_t *client, rsock_t *server,
+/* The client as counted, when it is not the socket's peer (a PROXY
+ * header's IP address): the new process counts it the same. */
+static void note_from(rsock_t *client, const rsock_addr *peer, char from[FROM_MAX])
+{
+    rsock_addr own;
+    from[0] = 0;
+    if (rsock_addr_ip(peer, NULL, NULL) < 0 ||
+        (rsock_getpeername(client, &own) == 0 && own.len == peer->len &&
+         memcmp(&own.ss, &peer->ss, own.len) == 0))
+        return;
+    char text[RSOCK_ADDRSTRLEN];
+    if (rsock_addr_format(peer, text, sizeof text) > 0 && strlen(text) < FROM_MAX)
+        snprintf(from, FROM_MAX, "%s", text);
+}
+
+int takeover_pass(const char *local, rsock_t *client, rsock_t *server, const rsock_addr *peer,
                   const rsock_relay_stats *moved)
 {
     struct passed p = {.client = fcntl(rsock_fd(client), F_DUPFD_CLOEXEC, 0),
                        .server = fcntl(rsock_fd(server), F_DUPFD_CLOEXEC, 0),
                        .moved = *moved};
     snprintf(p.local, sizeof p.local, "%s", local);
+    note_from(client, peer, p.from);
     if (p.client >= 0 && p.server >= 0 && rsock_chan_send(passing, &p, -1) == 0)
         return 0;
     log_line(0, "takeover: a connection could not be handed over: closed");
@@ -87,8 +108,9 @@ int takeover_pass(const char *local, rsock_t *client, rsock_t *server,
 static int send_conn(rsock_t *c, struct passed *p)
 {
     char line[LINE_MAX_];
-    snprintf(line, sizeof line, "conn %lld %lld %s\n", (long long)p->moved.a_to_b,
-             (long long)p->moved.b_to_a, p->local);
+    snprintf(line, sizeof line, "conn %s%s%s%lld %lld %s\n", p->from[0] ? "from " : "", p->from,
+             p->from[0] ? " " : "", (long long)p->moved.a_to_b, (long long)p->moved.b_to_a,
+             p->local);
     int fds[2] = {p->client, p->server};
     int rc = send_with_fds(c, line, fds, 2);
     close(p->client);
@@ -358,9 +380,22 @@ static void wait_adopted(void)
         }
 }
 
+/* "conn [from CLIENT] UP DOWN LOCAL": the counts, where LOCAL starts
+ * (*at) and the client as counted (*from; len 0: the socket's peer).
+ * false when the line says something else. */
+static bool parse_conn(const char *line, long long *up, long long *down, int *at, rsock_addr *from)
+{
+    char text[FROM_MAX];
+    *at = 0;
+    from->len = 0;
+    if (sscanf(line, "conn from %63s %lld %lld %n", text, up, down, at) == 3 && *at)
+        return rsock_addr_parse(from, text) == 0 && rsock_addr_ip(from, NULL, NULL) > 0;
+    return sscanf(line, "conn %lld %lld %n", up, down, at) == 2 && *at;
+}
+
 /* One line after "ready": "ok" (the old one stopped accepting), a
- * connection ("conn UP DOWN LOCAL" with the client's and the server's
- * descriptors), or "end". */
+ * connection ("conn [from CLIENT] UP DOWN LOCAL" with the client's and the
+ * server's descriptors), or "end". */
 static int conn_line(const char *line, const int *fds, int nfds)
 {
     static int taken_conns;
@@ -374,9 +409,10 @@ static int conn_line(const char *line, const int *fds, int nfds)
         return 1;
     }
     long long up, down;
-    int at = 0;
+    int at;
+    rsock_addr from;
     rsock_t *client = NULL, *server = NULL;
-    if (sscanf(line, "conn %lld %lld %n", &up, &down, &at) != 2 || !at || nfds != 2) {
+    if (!parse_conn(line, &up, &down, &at, &from) || nfds != 2) {
         for (int i = 0; i < nfds; i++)
             close(fds[i]);
         return -EPROTO;
@@ -390,7 +426,8 @@ static int conn_line(const char *line, const int *fds, int nfds)
         close(fds[0]);
     if (rsock_fdopen(fds[1], &server) < 0)
         close(fds[1]);
-    if (!l || !client || !server || conn_resume(&workers[0], l, client, server, &before) < 0) {
+    if (!l || !client || !server ||
+        conn_resume(&workers[0], l, client, server, from.len ? &from : NULL, &before) < 0) {
         log_line(0, "takeover: a connection of %s could not be taken: closed", line + at);
         rsock_close(client);
         rsock_close(server);
