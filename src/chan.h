@@ -103,6 +103,20 @@ static inline bool chan_lock(rsock_chan *c, struct rsock__sched *S)
     return false;
 }
 
+/* chan_lock for the owner only: false (nothing held) when the channel is
+ * shared or not this thread's. */
+static inline bool chan_lock_owner(rsock_chan *c)
+{
+    if (atomic_load_explicit(&c->shared, memory_order_relaxed))
+        return false;
+    atomic_store_explicit(&c->owner_busy, 1, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    if (!atomic_load_explicit(&c->shared, memory_order_relaxed))
+        return true;
+    atomic_store_explicit(&c->owner_busy, 0, memory_order_release);
+    return false;
+}
+
 static inline void chan_unlock(rsock_chan *c, bool biased)
 {
     if (biased)
@@ -129,7 +143,8 @@ static inline bool chan_done(const rsock_chan *c)
 }
 
 /* A message's bytes (most are a pointer or a number: no call to memcpy). */
-static inline void chan_copy(const rsock_chan *c, void *to, const void *from)
+static inline __attribute__((always_inline)) void chan_copy(const rsock_chan *c, void *to,
+                                                          const void *from)
 {
     switch (c->elem_size) {
     case 0:
@@ -234,7 +249,8 @@ void rsock__remote_wake_release(struct rsock__rwake *n, int result, atomic_bool 
 
 /* Tell a claimed waiter its outcome (after unlocking: a wake of another
  * thread's fiber is a syscall).  S: this thread's scheduler, or NULL. */
-static inline void chan_finish(struct rsock__sched *S, struct chan_waiter *w, int result)
+static inline __attribute__((always_inline)) void chan_finish(struct rsock__sched *S,
+                                                            struct chan_waiter *w, int result)
 {
     struct chan_choice *ch = w->choice;
     struct rsock_fiber *f = ch->wake.fiber;
@@ -289,5 +305,12 @@ int rsock__chan_park(struct rsock__sched *S, struct chan_wait *cw, int64_t deadl
  * 0 done, -EPIPE, or the reason for giving up. */
 int rsock__chan_wait_one(struct rsock__sched *S, rsock_chan *c, int op, void *elem,
                          int64_t deadline, bool biased);
+/* The same for a rendezvous channel biased to this thread, entered with
+ * the bias held, and no deadline: the common fiber-to-fiber exchange,
+ * which a peer of this thread ends.  0, or -errno recorded (-EPIPE, or the
+ * reason for giving up). */
+int rsock__chan_park_local(struct rsock__sched *S, rsock_chan *c, int op, void *elem);
+/* An operation's failure (rc < 0) recorded, naming it: -errno. */
+int rsock__chan_report(rsock_chan *c, int op, int rc);
 
 #endif

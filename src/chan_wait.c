@@ -194,6 +194,73 @@ int rsock__chan_park(struct rsock__sched *S, struct chan_wait *cw, int64_t deadl
     return index;
 }
 
+/* ---- one rendezvous between two fibers of this thread ---- */
+
+/* rsock__chan_park_local's frame: the general wait's, whose fields beyond
+ * the choice are filled only when the park takes the general way. */
+struct local_park {
+    struct chan_wait cw;
+    struct chan_waiter w;
+    rsock_chan_clause cl;
+    bool biased;
+};
+
+/* The thread exits while the fiber is parked in rsock__chan_park_local. */
+static void unpark_local(struct rsock_fiber *f)
+{
+    struct local_park *p = f->unpark_arg;
+    bool biased = chan_lock(p->cl.chan, f->sched);
+    chan_unlink(p->cl.chan, p->cl.op, &p->w);
+    chan_unlock(p->cl.chan, biased);
+    if (atomic_load_explicit(&p->cw.ch.index, memory_order_acquire) >= 0)
+        decided(&p->cw.ch);
+}
+
+/* The park did not end with a peer of this thread deciding it (a wake for
+ * nothing, a cancel, or a peer of another thread, which may come once the
+ * channel has lost its bias): on as rsock__chan_wait_one goes. */
+static __attribute__((noinline)) int park_local_rest(struct rsock__sched *S,
+                                                     struct local_park *p, int reason)
+{
+    struct chan_wait *cw = &p->cw;
+    cw->cl = &p->cl, cw->n = 1, cw->w = &p->w, cw->locks = &p->cl.chan;
+    cw->biased = &p->biased, cw->nlocks = 1, cw->enqueued = true;
+    if (reason == 0 &&
+        atomic_load_explicit(&cw->ch.index, memory_order_acquire) == CHAN_UNCLAIMED) {
+        rsock__chan_lock_all(S, cw); /* woken for nothing: the node renumbered, park again */
+        cw->ch.wake.seq = S->park_seq + 1;
+        rsock__chan_unlock_all(cw);
+        reason = sleep_on(S, cw, -1);
+    }
+    if (settle(S, cw) < 0)
+        return reason ? reason : -ETIMEDOUT;
+    return cw->ch.result;
+}
+
+int rsock__chan_park_local(struct rsock__sched *S, rsock_chan *c, int op, void *elem)
+{
+    struct local_park p;
+    struct chan_choice *ch = &p.cw.ch;
+    choice_init(S, ch, true);
+    p.cl.chan = c, p.cl.op = op, p.cl.elem = elem;
+    p.w.choice = ch, p.w.index = 0, p.w.elem = elem;
+    chan_link(c, op, &p.w);
+    chan_unlock(c, true);
+    struct rsock_fiber *self = S->current;
+    self->unpark = unpark_local, self->unpark_arg = &p;
+    int reason = rsock__park(S);
+    self->unpark = NULL, self->unpark_arg = NULL;
+    /* What settle() finds when a peer of this thread decided: it took our
+     * waiter off, is done with the choice, and woke us with no queue. */
+    int rc;
+    if (reason == 0 && atomic_load_explicit(&ch->index, memory_order_acquire) >= 0 &&
+        atomic_load_explicit(&ch->released, memory_order_acquire) && !ch->queued)
+        rc = ch->result;
+    else
+        rc = park_local_rest(S, &p, reason);
+    return rc == 0 ? 0 : rsock__chan_report(p.cl.chan, p.cl.op, rc);
+}
+
 int rsock__chan_wait_one(struct rsock__sched *S, rsock_chan *c, int op, void *elem,
                          int64_t deadline, bool biased)
 {

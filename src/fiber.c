@@ -24,7 +24,7 @@
  * __tls_get_addr (which a shared library's default model makes on every
  * yield, park and wait). */
 #define TLS_FAST __attribute__((tls_model("initial-exec")))
-static __thread struct rsock__sched *this_sched TLS_FAST;
+__thread struct rsock__sched *rsock__this_sched TLS_FAST;
 static __thread int sched_errno TLS_FAST; /* why this thread's loop could not be made */
 static pthread_key_t sched_key;
 static pthread_once_t sched_key_once = PTHREAD_ONCE_INIT;
@@ -51,11 +51,9 @@ static void *stack_lo(const struct rsock_fiber *f)
     return f->stack ? (char *)f->stack + rsock__page_size() : NULL;
 }
 
-static void switch_to(struct rsock__sched *S, struct rsock_fiber *from, struct rsock_fiber *to);
-
 /* Runs first in every resumed context: release a finished fiber's stack
  * (only now is nobody running on it). */
-static void after_switch(struct rsock__sched *S)
+void rsock__reap(struct rsock__sched *S)
 {
     struct rsock_fiber *dead = S->dead;
     if (dead) {
@@ -71,7 +69,7 @@ static void after_switch(struct rsock__sched *S)
     }
 }
 
-static void switch_to(struct rsock__sched *S, struct rsock_fiber *from, struct rsock_fiber *to)
+void rsock__switch_to(struct rsock__sched *S, struct rsock_fiber *from, struct rsock_fiber *to)
 {
     S->current = to;
     to->state = FIBER_RUNNING;
@@ -86,20 +84,10 @@ static void switch_to(struct rsock__sched *S, struct rsock_fiber *from, struct r
 #else
     rsock__ctx_switch(&from->ctx, &to->ctx);
 #endif
-    after_switch(S);
+    rsock__reap(S);
 }
 
 /* ---- the run queue ---- */
-
-static void runq_push(struct rsock__sched *S, struct rsock_fiber *f)
-{
-    f->next = NULL;
-    if (S->runq_tail)
-        S->runq_tail->next = f;
-    else
-        S->runq_head = f;
-    S->runq_tail = f;
-}
 
 static struct rsock_fiber *runq_pop(struct rsock__sched *S)
 {
@@ -109,25 +97,18 @@ static struct rsock_fiber *runq_pop(struct rsock__sched *S)
     return f;
 }
 
-void rsock__wake(struct rsock__sched *S, struct rsock_fiber *f, int result)
-{
-    if (f->state != FIBER_PARKED)
-        return;
-    f->state = FIBER_READY;
-    f->wake_result = result;
-    runq_push(S, f);
-}
-
 /* Switch to the next ready fiber, running the loop while none is ready. */
 static void schedule(struct rsock__sched *S, struct rsock_fiber *self)
 {
     for (;;) {
-        if (S->remote) /* a busy loop must not starve wakes from other threads */
+        /* A busy loop must not starve wakes from other threads: a load
+         * here, the call only when some are queued. */
+        if (S->remote_queued && atomic_load_explicit(S->remote_queued, memory_order_relaxed))
             rsock__remote_drain(S);
         struct rsock_fiber *next = runq_pop(S);
         if (next) {
             if (next != self)
-                switch_to(S, self, next);
+                rsock__switch_to(S, self, next);
             else
                 self->state = FIBER_RUNNING;
             return;
@@ -141,7 +122,7 @@ static void schedule(struct rsock__sched *S, struct rsock_fiber *self)
     }
 }
 
-int rsock__park(struct rsock__sched *S)
+int rsock__park_slow(struct rsock__sched *S)
 {
     struct rsock_fiber *self = S->current;
     if (self->cancelled)
@@ -196,7 +177,7 @@ static void sched_destroy(void *p)
     struct rsock__sched *S = p;
     if (!S)
         return;
-    this_sched = S; /* pthread clears TLS keys, not __thread: be sure */
+    rsock__this_sched = S; /* pthread clears TLS keys, not __thread: be sure */
     unpark_all(S);
     rsock__resolver_free(S->resolver);
     rsock__remote_free(S);
@@ -211,7 +192,7 @@ static void sched_destroy(void *p)
     rsock__timer_free(&S->timers);
     rsock__poll_term(S);
     free(S);
-    this_sched = NULL;
+    rsock__this_sched = NULL;
 }
 
 /* fork() copies this thread's scheduler, but the poller's instance would be
@@ -219,10 +200,10 @@ static void sched_destroy(void *p)
  * resolver's thread is gone: give the child its own. */
 static void after_fork_in_child(void)
 {
-    if (!this_sched)
+    if (!rsock__this_sched)
         return;
-    rsock__resolver_after_fork(this_sched);
-    rsock__loop_after_fork(this_sched);
+    rsock__resolver_after_fork(rsock__this_sched);
+    rsock__loop_after_fork(rsock__this_sched);
 }
 
 static void make_sched_key(void)
@@ -249,16 +230,12 @@ static void note_main_stack(struct rsock__sched *S)
 #endif
 }
 
-struct rsock__sched *rsock__sched_peek(void) { return this_sched; }
-
 int rsock__sched_error(void) { return sched_errno ? -sched_errno : -ENOMEM; }
 
 /* NULL when this thread's loop cannot be made; the reason is recorded
  * (callers that report must use rsock__sched_error, not invent one). */
-struct rsock__sched *rsock__sched_get(void)
+struct rsock__sched *rsock__sched_make(void)
 {
-    if (this_sched)
-        return this_sched;
     pthread_once(&sched_key_once, make_sched_key);
     struct rsock__sched *S = calloc(1, sizeof *S);
     if (!S) {
@@ -279,7 +256,7 @@ struct rsock__sched *rsock__sched_get(void)
     note_main_stack(S);
     rsock__overflow_guard_init(S); /* best effort: without it, a bare SIGSEGV */
     pthread_setspecific(sched_key, S);
-    return this_sched = S;
+    return rsock__this_sched = S;
 }
 
 /* ---- spawn, join, and friends ---- */
@@ -301,11 +278,11 @@ static void fiber_finish(struct rsock__sched *S, struct rsock_fiber *self)
 
 static void fiber_entry(void)
 {
-    struct rsock__sched *S = this_sched;
+    struct rsock__sched *S = rsock__this_sched;
 #ifdef RSOCK_ASAN
     __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
-    after_switch(S);
+    rsock__reap(S);
     struct rsock_fiber *self = S->current;
     self->fn(self->arg);
     fiber_finish(S, self);
@@ -463,7 +440,7 @@ int rsock_run(void)
 
 int rsock__check_cancelled(const char *op)
 {
-    struct rsock__sched *S = this_sched;
+    struct rsock__sched *S = rsock__this_sched;
     if (S && S->current->cancelled)
         return rsock__fail(ECANCELED, "%s: cancelled (the fiber's group was cancelled)", op);
     return 0;

@@ -7,6 +7,7 @@
 #include "internal.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 enum rsock__fiber_state { FIBER_FREE, FIBER_READY, FIBER_RUNNING, FIBER_PARKED, FIBER_DONE };
 
@@ -79,23 +80,91 @@ struct rsock__sched {
     size_t main_stack_size;
     uint64_t park_seq;               /* the last park's number */
     struct rsock__remote *remote;    /* wakes from other threads, made on first use */
+    const atomic_size_t *remote_queued; /* how many wait in it (read with no lock) */
     struct rsock *remote_dev;        /* its eventfd, registered with the loop */
     void *altstack;                  /* the signal stack that reports overflows */
 };
 
-/* This thread's scheduler, made on first use; NULL when out of memory. */
-struct rsock__sched *rsock__sched_get(void);
+/* This thread's scheduler, or NULL before its first use.  initial-exec:
+ * the library is linked, not dlopen'ed, so the pointer sits in the static
+ * TLS block and every park, wake and channel operation reads it with one
+ * load (the default model calls __tls_get_addr). */
+extern __thread struct rsock__sched *rsock__this_sched
+    __attribute__((tls_model("initial-exec"), visibility("hidden")));
+/* rsock__sched_get's first call on a thread (fiber.c). */
+struct rsock__sched *rsock__sched_make(void);
 
-/* Park the current fiber until rsock__wake; returns the wake result. */
-int rsock__park(struct rsock__sched *S);
+/* This thread's scheduler, made on first use; NULL when out of memory. */
+static inline struct rsock__sched *rsock__sched_get(void)
+{
+    return rsock__this_sched ? rsock__this_sched : rsock__sched_make();
+}
+
+/* rsock__park's every case (fiber.c): cancels, running the loop while no
+ * fiber is ready, sanitizer builds. */
+int rsock__park_slow(struct rsock__sched *S);
+/* The switch itself, with what every resumed context does first (fiber.c). */
+void rsock__switch_to(struct rsock__sched *S, struct rsock_fiber *from, struct rsock_fiber *to);
+/* After a switch: a finished fiber's stack to release (fiber.c). */
+void rsock__reap(struct rsock__sched *S);
+
+/* Whether the sanitizers must hear of each switch (rsock__switch_to does). */
+#if defined(RSOCK_ASAN) || defined(RSOCK_TSAN) || defined(__SANITIZE_THREAD__) || \
+    defined(__SANITIZE_ADDRESS__)
+#define RSOCK__SWITCH_TOLD 1
+#endif
+
+/* Park the current fiber until rsock__wake; returns the wake result.
+ * Inline for the common case, another fiber ready and nothing to look at
+ * first: every wait ends in a park, and a hand-off between two fibers is
+ * little more than one. */
+static inline int rsock__park(struct rsock__sched *S)
+{
+    struct rsock_fiber *self = S->current, *next = S->runq_head;
+    if (!next || self->cancelled || self->cancel_pending ||
+        (S->remote_queued && atomic_load_explicit(S->remote_queued, memory_order_relaxed)))
+        return rsock__park_slow(S);
+    self->park_seq = ++S->park_seq;
+    self->state = FIBER_PARKED;
+    if (!(S->runq_head = next->next))
+        S->runq_tail = NULL;
+#ifdef RSOCK__SWITCH_TOLD
+    rsock__switch_to(S, self, next);
+#else
+    S->current = next;
+    next->state = FIBER_RUNNING;
+    rsock__ctx_switch(&self->ctx, &next->ctx);
+    if (S->dead)
+        rsock__reap(S);
+#endif
+    return self->wake_result;
+}
+/* At the run queue's end (inline: every hand-off between fibers is one). */
+static inline void rsock__runq_push(struct rsock__sched *S, struct rsock_fiber *f)
+{
+    f->next = NULL;
+    if (S->runq_tail)
+        S->runq_tail->next = f;
+    else
+        S->runq_head = f;
+    S->runq_tail = f;
+}
+
 /* Make a parked fiber ready with `result` (ignored if it is not parked). */
-void rsock__wake(struct rsock__sched *S, struct rsock_fiber *f, int result);
+static inline void rsock__wake(struct rsock__sched *S, struct rsock_fiber *f, int result)
+{
+    if (f->state != FIBER_PARKED)
+        return;
+    f->state = FIBER_READY;
+    f->wake_result = result;
+    rsock__runq_push(S, f);
+}
 /* After rsock__sched_get returned NULL: the -errno it recorded. */
 int rsock__sched_error(void);
 /* rsock_spawn with the fiber always returned (detached or not). */
 int rsock__spawn(void (*fn)(void *), void *arg, bool detached, rsock_fiber **out);
 /* This thread's scheduler if it exists already, else NULL (never makes one). */
-struct rsock__sched *rsock__sched_peek(void);
+static inline struct rsock__sched *rsock__sched_peek(void) { return rsock__this_sched; }
 
 /* ---- wakes from other threads (remote.c) ----
  * A fiber parked on something another thread completes (a channel, an

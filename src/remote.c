@@ -46,6 +46,7 @@ int rsock__remote_enable(struct rsock__sched *S, const char *op)
     pthread_mutex_init(&R->lock, NULL);
     S->remote_dev = &R->dev;
     S->remote = R;
+    S->remote_queued = &R->count;
     return 0;
 }
 
@@ -203,5 +204,6 @@ void rsock__remote_free(struct rsock__sched *S)
     pthread_mutex_destroy(&R->lock);
     free(R);
     S->remote = NULL;
+    S->remote_queued = NULL;
     S->remote_dev = NULL;
 }

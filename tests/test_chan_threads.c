@@ -155,6 +155,88 @@ static void test_thread_exit_with_parked_fiber(void)
     CHECK_EQ(rsock_chan_free(c), 0);
 }
 
+/* A fiber parked with no deadline on a rendezvous channel its own thread
+ * made (the fiber-to-fiber fast path, the channel biased to the thread),
+ * met by another thread: the channel loses its bias while the fiber is
+ * parked, the peer's wake crosses the eventfd, and the message arrives. */
+struct local_park {
+    rsock_chan *c;
+    int v, rc;
+};
+
+static void recv_no_deadline(void *arg)
+{
+    struct local_park *p = arg;
+    p->rc = rsock_chan_recv(p->c, &p->v, -1);
+}
+
+static void send_no_deadline(void *arg)
+{
+    struct local_park *p = arg;
+    p->rc = rsock_chan_send(p->c, &p->v, -1);
+}
+
+static void *recv_from_thread(void *arg)
+{
+    struct local_park *p = arg;
+    p->rc = rsock_chan_recv(p->c, &p->v, -1);
+    return NULL;
+}
+
+static void test_local_park_met_by_thread(void)
+{
+    struct local_park fiber = {.rc = 1}, thread = {.rc = 1};
+    REQUIRE(rsock_chan_new(sizeof(int), 0, &fiber.c) == 0);
+    rsock_fiber *f;
+    REQUIRE(rsock_spawn(recv_no_deadline, &fiber, &f) == 0);
+    rsock_yield(); /* parked, the channel still this thread's alone */
+    struct late l = {.c = fiber.c, .after_ms = 20};
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, send_late, &l) == 0);
+    CHECK_EQ(rsock_join(f, -1), 0);
+    pthread_join(t, NULL);
+    CHECK_EQ(fiber.rc, 0);
+    CHECK_EQ(fiber.v, 99);
+
+    thread.c = fiber.c; /* and a parked sender, received by another thread */
+    fiber.v = 7, fiber.rc = 1;
+    REQUIRE(rsock_spawn(send_no_deadline, &fiber, &f) == 0);
+    rsock_yield();
+    REQUIRE(pthread_create(&t, NULL, recv_from_thread, &thread) == 0);
+    CHECK_EQ(rsock_join(f, -1), 0);
+    pthread_join(t, NULL);
+    CHECK_EQ(fiber.rc, 0);
+    CHECK_EQ(thread.rc, 0);
+    CHECK_EQ(thread.v, 7);
+    CHECK_EQ(rsock_chan_free(fiber.c), 0);
+}
+
+/* The same park, and the thread exits under it: the waiter is taken off
+ * the channel (nobody is there to receive afterwards). */
+static void *park_on_own_channel(void *arg)
+{
+    rsock_chan **out = arg;
+    static struct local_park p;
+    if (rsock_chan_new(sizeof(int), 0, &p.c) < 0)
+        return NULL;
+    rsock_spawn(recv_no_deadline, &p, NULL);
+    rsock_yield(); /* parked on a channel biased to this thread */
+    *out = p.c;
+    return NULL;
+}
+
+static void test_thread_exit_with_local_park(void)
+{
+    rsock_chan *c = NULL;
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, park_on_own_channel, &c) == 0);
+    pthread_join(t, NULL);
+    REQUIRE(c != NULL);
+    int v = 1;
+    CHECK_ERR(rsock_chan_send(c, &v, 0), ETIMEDOUT, "no receiver");
+    CHECK_EQ(rsock_chan_free(c), 0);
+}
+
 /* ---- rsock_offload ---- */
 
 struct blocking {
@@ -348,6 +430,8 @@ int main(void)
     RUN(test_many_producers);
     RUN(test_parked_receiver_sleeps);
     RUN(test_thread_exit_with_parked_fiber);
+    RUN(test_local_park_met_by_thread);
+    RUN(test_thread_exit_with_local_park);
     RUN(test_offload_runs_elsewhere);
     RUN(test_offload_pool_is_bounded);
     RUN(test_offload_refused_when_cancelled);
