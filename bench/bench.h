@@ -36,6 +36,13 @@ static inline long long bench_thread_ns(void)
 }
 
 /* The median of `reps` runs of fn(arg); the machine is shared and noisy. */
+/* The median of n figures (sorts them). */
+static inline double bench_middle(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof v[0], bench_cmp);
+    return v[n / 2];
+}
+
 static inline double bench_median(double (*fn)(long), long arg, int reps)
 {
     double v[16];

@@ -3,7 +3,8 @@
 # a temporary prefix, build bench_switch.c and bench_chan.c against the
 # installed shared library (pkg-config), and print each figure beside its
 # baseline from the same run, then the cross-thread channel against Go's
-# buffered channel (GOMAXPROCS=2) when `go` is installed (Debian: golang-go).
+# buffered channel (GOMAXPROCS=2) and the ping-pong against Go's unbuffered
+# channel (GOMAXPROCS=1 and 2) when `go` is installed (Debian: golang-go).
 # usage: bench/runtime.sh [BUILD_DIR]   (a release build: make)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,13 @@ if command -v go >/dev/null; then
     printf "%-34s %10.2f %-6s | %-28s %10.2f %-6s | ratio %6.3f | target >= 1x: %s\n",
       "chan: 2 threads, cap 1024", a / 1e6, "M/s", "Go chan, 2 goroutines", b / 1e6, "M/s",
       a / b, (a >= b) ? "PASS" : "MISS" }'
+  ping=$(echo "$out" | awk '/^chan: ping-pong hand-off .*rsock_yield/ {print $4}')
+  for procs in 1 2; do
+    go_ns=$(cd bench/go && GOMAXPROCS=$procs GOCACHE="$prefix/gocache" timeout 300 go run chan.go pingpong | awk '{print $2}')
+    awk -v a="$ping" -v b="$go_ns" -v p="$procs" 'BEGIN {
+      printf "%-34s %10.1f %-6s | %-28s %10.1f %-6s | ratio %6.3f | (for scale)\n",
+        "chan: ping-pong hand-off", a, "ns", "Go, unbuffered, GOMAXPROCS=" p, b, "ns", a / b }'
+  done
 else
-  echo "go not installed (apt-get install golang-go): the Go row is skipped"
+  echo "go not installed (apt-get install golang-go): the Go rows are skipped"
 fi

@@ -1,10 +1,15 @@
 // Go's buffered channel between two goroutines, the peer figure for
 // bench/bench_chan.c's cross-thread channel (run by bench/runtime.sh with
 // GOMAXPROCS=2).  Prints "go-chan-msgs-per-s N", the median of 5 runs.
+// With the argument "pingpong": two goroutines passing a number back and
+// forth over two unbuffered channels (run with GOMAXPROCS=1, as
+// bench_chan's ping-pong runs on one thread); prints
+// "go-pingpong-ns-per-handoff N", the median of 5 runs.
 package main
 
 import (
 	"fmt"
+	"os"
 	"sort"
 	"time"
 )
@@ -34,7 +39,36 @@ func run() float64 {
 	return messages / secs
 }
 
+const handoffs = 2000000
+
+// ns per hand-off: a round trip is two.
+func pingpong() float64 {
+	ping, pong := make(chan int64), make(chan int64)
+	go func() {
+		for i := 0; i < handoffs/2; i++ {
+			pong <- <-ping
+		}
+	}()
+	start := time.Now()
+	for i := int64(0); i < handoffs/2; i++ {
+		ping <- i
+		if <-pong != i {
+			return 0
+		}
+	}
+	return float64(time.Since(start).Nanoseconds()) / handoffs
+}
+
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "pingpong" {
+		ns := make([]float64, 5)
+		for i := range ns {
+			ns[i] = pingpong()
+		}
+		sort.Float64s(ns)
+		fmt.Printf("go-pingpong-ns-per-handoff %.1f\n", ns[2])
+		return
+	}
 	rates := make([]float64, 5)
 	for i := range rates {
 		rates[i] = run()
