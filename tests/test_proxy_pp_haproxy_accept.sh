@@ -9,31 +9,15 @@
 source "$(dirname "$0")/lib/proxy.sh"
 need haproxy curl
 web=$(free_port) front=$(free_port)
-cat >"$WORK/web.cfg" <<CONF
-global
-  maxconn 64
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 10s
-  timeout server 10s
+start_haproxy web "http://127.0.0.1:$web/" <<CONF
+$(haproxy_head http)
 frontend web
   bind 127.0.0.1:$web
   http-request return status 200 content-type text/plain string "hello"
 CONF
-start web haproxy -db -f "$WORK/web.cfg"
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$web/" && break; sleep 0.05; done
 start_proxy -v --accept-proxy --proxy-timeout 0.5 "127.0.0.1:$web"
-cat >"$WORK/front.cfg" <<CONF
-global
-  maxconn 64
-  log stdout format raw local0 info
-defaults
-  mode tcp
-  log global
-  timeout connect 5s
-  timeout client 10s
-  timeout server 10s
+start_haproxy front "http://127.0.0.1:$front/" <<CONF
+$(haproxy_head tcp log)
 frontend front
   bind 127.0.0.1:$front
   default_backend rsock
@@ -42,8 +26,6 @@ backend rsock
   option log-health-checks
   server rp $PROXY_ADDR send-proxy-v2 check check-send-proxy inter 200
 CONF
-start front haproxy -db -f "$WORK/front.cfg"
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$front/" && break; sleep 0.05; done
 
 checks=0
 for i in 1 2 3; do

@@ -8,28 +8,14 @@
 source "$(dirname "$0")/lib/proxy.sh"
 need haproxy curl
 port=$(free_port) port2=$(free_port)
-cat >"$WORK/haproxy.cfg" <<CONF
-global
-  maxconn 64
-  log stdout format raw local0 info
-defaults
-  mode http
-  log global
-  option httplog
-  timeout connect 5s
-  timeout client 10s
-  timeout server 10s
+# Ready when it answers a header curl sends itself (v1).
+start_haproxy haproxy "http://127.0.0.1:$port/" --haproxy-protocol <<CONF
+$(haproxy_head http log "option httplog")
 frontend behind_rsock
   bind 127.0.0.1:$port accept-proxy
   bind 127.0.0.1:$port2 accept-proxy
   http-request return status 200 content-type text/plain lf-string "%[src] %[src_port]\n"
 CONF
-start haproxy haproxy -db -f "$WORK/haproxy.cfg"
-# Ready when it answers a header curl sends itself (v1).
-for _ in $(seq 100); do
-  curl -s --haproxy-protocol -o /dev/null "http://127.0.0.1:$port/" && break
-  sleep 0.05
-done
 # Two backends (the two binds): a pool of one is never checked.
 start proxy "$PROXY" -v --send-proxy v2 --health-interval 0.2 127.0.0.1:0 "127.0.0.1:$port" \
   "127.0.0.1:$port2"

@@ -7,32 +7,16 @@
 source "$(dirname "$0")/lib/proxy.sh"
 need nginx curl
 port=$(free_port) port2=$(free_port)
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-user root;
-error_log $WORK/nginx/error.log info;
-pid $WORK/nginx/nginx.pid;
-events { worker_connections 64; }
-http {
+# Ready when it answers a header curl sends itself.
+start_nginx "http://127.0.0.1:$port/" --haproxy-protocol <<CONF
   log_format pp 'pp \$proxy_protocol_addr \$proxy_protocol_port via \$remote_addr';
   access_log $WORK/nginx/access.log pp;
-  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx;
-  fastcgi_temp_path $WORK/nginx; uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
   server {
     listen 127.0.0.1:$port proxy_protocol;
     listen 127.0.0.1:$port2 proxy_protocol;
     location / { return 200 "\$proxy_protocol_addr \$proxy_protocol_port\n"; }
   }
-}
 CONF
-start nginx nginx -c "$WORK/nginx.conf" -p "$WORK/nginx"
-# Ready when it answers a header curl sends itself.
-for _ in $(seq 100); do
-  curl -s --haproxy-protocol -o /dev/null "http://127.0.0.1:$port/" && break
-  sleep 0.05
-done
 # Two backends (the two listens): a pool of one is never checked.
 start proxy "$PROXY" -v --send-proxy v1 --health-interval 0.2 127.0.0.1:0 "127.0.0.1:$port" \
   "127.0.0.1:$port2"

@@ -65,3 +65,65 @@ port_of() { echo "${1##*:}"; }
 kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }    # kib PID VmHWM
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }                 # utime + stime
 alive() { kill -0 "$1" 2>/dev/null; }
+
+# ---- real peers: haproxy and nginx (the tests of the PROXY protocol) ----
+
+# wait_http URL [CURL-OPTIONS...]: until URL answers curl (any HTTP answer),
+# polling every 50 ms, 100 times at most; a server still not up then shows
+# in the test's first request.
+wait_http() {
+  local url=$1; shift
+  for _ in $(seq 100); do curl -s "$@" -o /dev/null "$url" && return 0; sleep 0.05; done
+  return 0
+}
+
+# haproxy_head MODE [log] [DEFAULTS-LINE...]: a config's global and defaults
+# sections: 64 connections, 5 s to connect, 10 s idle; with `log`, every
+# line to standard output ($WORK/NAME.log under start_haproxy).
+haproxy_head() {
+  local mode=$1 log=; shift
+  [ "${1:-}" = log ] && { log=1; shift; }
+  printf 'global\n  maxconn 64\n'
+  [ -z "$log" ] || printf '  log stdout format raw local0 info\n'
+  printf 'defaults\n  mode %s\n' "$mode"
+  [ -z "$log" ] || printf '  log global\n'
+  local line
+  for line in "$@"; do printf '  %s\n' "$line"; done
+  printf '  timeout connect 5s\n  timeout client 10s\n  timeout server 10s\n'
+}
+
+# start_haproxy NAME URL [CURL-OPTIONS...] <CONFIG: haproxy in the
+# foreground (-db) with CONFIG ($WORK/NAME.cfg; output in $WORK/NAME.log),
+# once URL answers (wait_http).
+start_haproxy() {
+  local name=$1 url=$2; shift 2
+  cat >"$WORK/$name.cfg"
+  start "$name" haproxy -db -f "$WORK/$name.cfg"
+  wait_http "$url" "$@"
+}
+
+# start_nginx URL [CURL-OPTIONS...] <HTTP: nginx in the foreground, one
+# worker, as root, its files under $WORK/nginx (error.log at level info,
+# the pid, the temporary files), with HTTP inside its http { } block
+# ($WORK/nginx.conf); once URL answers (wait_http).
+start_nginx() {
+  local url=$1; shift
+  mkdir -p "$WORK/nginx"
+  {
+    cat <<CONF
+daemon off;
+worker_processes 1;
+user root;
+error_log $WORK/nginx/error.log info;
+pid $WORK/nginx/nginx.pid;
+events { worker_connections 64; }
+http {
+  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx;
+  fastcgi_temp_path $WORK/nginx; uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
+CONF
+    cat
+    printf '}\n'
+  } >"$WORK/nginx.conf"
+  start nginx nginx -c "$WORK/nginx.conf" -p "$WORK/nginx"
+  wait_http "$url" "$@"
+}
