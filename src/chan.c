@@ -224,7 +224,8 @@ static __attribute__((noinline)) int recv_rest(rsock_chan *c, void *elem, int64_
 }
 
 /* The ring's common case (room, or a message), else all of one(). */
-static __attribute__((noinline)) int send_ring(rsock_chan *c, const void *elem, int64_t deadline)
+static __attribute__((noinline)) int send_ring_rest(rsock_chan *c, const void *elem,
+                                                     int64_t deadline)
 {
     struct rsock__sched *S = rsock__sched_peek();
     if (ring_ready(c, elem, S) && rsock__ring_send(S, c, elem) > 0)
@@ -232,12 +233,29 @@ static __attribute__((noinline)) int send_ring(rsock_chan *c, const void *elem, 
     return send_rest(c, elem, deadline);
 }
 
-static __attribute__((noinline)) int recv_ring(rsock_chan *c, void *elem, int64_t deadline)
+static __attribute__((noinline)) int recv_ring_rest(rsock_chan *c, void *elem, int64_t deadline)
 {
     struct rsock__sched *S = rsock__sched_peek();
     if (ring_ready(c, elem, S) && rsock__ring_recv(S, c, elem) > 0)
         return 0;
     return recv_rest(c, elem, deadline);
+}
+
+/* First the leaf (chan_ring_try_word), then the whole way. */
+static __attribute__((noinline)) int send_ring(rsock_chan *c, const void *elem, int64_t deadline)
+{
+    struct rsock__sched *S = rsock__sched_peek();
+    if (S && !S->current->cancelled && chan_ring_try_word(c, RSOCK_CHAN_SEND, (void *)elem))
+        return 0;
+    return send_ring_rest(c, elem, deadline);
+}
+
+static __attribute__((noinline)) int recv_ring(rsock_chan *c, void *elem, int64_t deadline)
+{
+    struct rsock__sched *S = rsock__sched_peek();
+    if (S && !S->current->cancelled && chan_ring_try_word(c, RSOCK_CHAN_RECV, elem))
+        return 0;
+    return recv_ring_rest(c, elem, deadline);
 }
 
 /* ---- a rendezvous between two fibers of one thread ----
@@ -250,16 +268,11 @@ static __attribute__((noinline)) int recv_ring(rsock_chan *c, void *elem, int64_
  * anything else goes the general way, which decides the same from the
  * start. */
 
-static inline __attribute__((always_inline)) bool rdv_word(const rsock_chan *c)
-{
-    return c->elem_size == 8 || c->elem_size == 4 || c->elem_size == 0;
-}
-
 static inline __attribute__((always_inline)) int rdv_local(rsock_chan *c, int op, void *elem,
                                                            int64_t deadline)
 {
     struct rsock__sched *S = rsock__sched_peek();
-    if (!S || c->owner != S || deadline >= 0 || !rdv_word(c) || (!elem && c->elem_size) ||
+    if (!S || c->owner != S || deadline >= 0 || !chan_word(c) || (!elem && c->elem_size) ||
         S->current->cancelled || !chan_lock_owner(c))
         goto general;
     if (chan_done(c))
@@ -280,12 +293,10 @@ static inline __attribute__((always_inline)) int rdv_local(rsock_chan *c, int op
         l->tail = NULL;
     peer->linked = false;
     atomic_store_explicit(&ch->index, peer->index, memory_order_relaxed);
-    void *to = op == RSOCK_CHAN_SEND ? peer->elem : elem;
-    const void *from = op == RSOCK_CHAN_SEND ? elem : peer->elem;
-    if (c->elem_size == 8) /* rdv_word: no call to memcpy, so no register to save */
-        memcpy(to, from, 8);
-    else if (c->elem_size == 4)
-        memcpy(to, from, 4);
+    if (op == RSOCK_CHAN_SEND) /* a word: no call to memcpy, so no register to save */
+        chan_copy_word(c, peer->elem, elem);
+    else
+        chan_copy_word(c, elem, peer->elem);
     chan_unlock(c, true);
     /* The peer is a fiber of this thread: a waiter is linked under the
      * lock, and any other thread's first lock ends the bias. */

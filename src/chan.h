@@ -125,6 +125,63 @@ static inline void chan_unlock(rsock_chan *c, bool biased)
         atomic_store_explicit(&c->lock, 0, memory_order_release);
 }
 
+/* ---- the ring's common case, inline (a leaf: no register to save) ----
+ * One attempt at a send with room or a receive with a message, of a word
+ * or less, with nobody parked on the other side: true when done; false
+ * for anything else (full, empty, done, contention, a peer to tell),
+ * which the whole way (chan_ring.c) then decides from the start. */
+static inline __attribute__((always_inline)) struct chan_slot *chan_slot_at(const rsock_chan *c,
+                                                                            size_t index)
+{
+    return (struct chan_slot *)(c->slots + index * c->stride);
+}
+
+/* The position after `pos`: the next index, or index 0 of the next lap. */
+static inline __attribute__((always_inline)) size_t chan_next_pos(const rsock_chan *c, size_t pos)
+{
+    size_t index = pos & (c->mark - 1);
+    return index + 1 < c->capacity ? pos + 1 : (pos & ~(c->one_lap - 1)) + c->one_lap;
+}
+
+static inline __attribute__((always_inline)) bool chan_word(const rsock_chan *c)
+{
+    return c->elem_size == 8 || c->elem_size == 4 || c->elem_size == 0;
+}
+
+static inline __attribute__((always_inline)) void chan_copy_word(const rsock_chan *c, void *to,
+                                                                 const void *from)
+{
+    if (c->elem_size == 8)
+        memcpy(to, from, 8);
+    else if (c->elem_size == 4)
+        memcpy(to, from, 4);
+}
+
+static inline __attribute__((always_inline)) bool chan_ring_try_word(rsock_chan *c, int op,
+                                                                     void *elem)
+{
+    if (!chan_word(c) || (!elem && c->elem_size))
+        return false;
+    atomic_size_t *word = op == RSOCK_CHAN_SEND ? &c->tail : &c->head;
+    size_t pos = atomic_load_explicit(word, memory_order_relaxed);
+    if (pos & (c->mark | c->wait_bit)) /* done, or the other side parked */
+        return false;
+    struct chan_slot *s = chan_slot_at(c, pos & (c->mark - 1));
+    size_t want = op == RSOCK_CHAN_SEND ? pos : pos + 1; /* free for this lap, or full */
+    if (atomic_load_explicit(&s->stamp, memory_order_acquire) != want ||
+        !atomic_compare_exchange_strong_explicit(word, &pos, chan_next_pos(c, pos),
+                                                 memory_order_seq_cst, memory_order_relaxed))
+        return false;
+    if (op == RSOCK_CHAN_SEND) {
+        chan_copy_word(c, s->data, elem);
+        atomic_store_explicit(&s->stamp, pos + 1, memory_order_release);
+    } else {
+        chan_copy_word(c, elem, s->data);
+        atomic_store_explicit(&s->stamp, pos + c->one_lap, memory_order_release);
+    }
+    return true;
+}
+
 /* ---- the ring (chan_ring.c): no lock ----
  * A send (op RSOCK_CHAN_SEND, from elem) or a receive (into elem): 1 done;
  * 0 full or empty; -EPIPE the channel is done (a receive: and empty).

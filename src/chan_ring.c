@@ -18,22 +18,10 @@
 
 #include <errno.h>
 
-static inline struct chan_slot *slot_at(const rsock_chan *c, size_t index)
-{
-    return (struct chan_slot *)(c->slots + index * c->stride);
-}
-
-/* The position after `pos`: the next index, or index 0 of the next lap. */
-static inline size_t next_pos(const rsock_chan *c, size_t pos)
-{
-    size_t index = pos & (c->mark - 1);
-    return index + 1 < c->capacity ? pos + 1 : (pos & ~(c->one_lap - 1)) + c->one_lap;
-}
-
 void rsock__ring_init(rsock_chan *c)
 {
     for (size_t i = 0; i < c->capacity; i++)
-        atomic_init(&slot_at(c, i)->stamp, i);
+        atomic_init(&chan_slot_at(c, i)->stamp, i);
 }
 
 /* The cores, inline in each caller: -EPIPE, 0, 1 done, or NOTIFY (done,
@@ -48,10 +36,10 @@ static inline __attribute__((always_inline)) int ring_send(rsock_chan *c, const 
         if (tail & c->mark)
             return -EPIPE;
         size_t pos = tail & ~flags;
-        struct chan_slot *s = slot_at(c, pos & (c->mark - 1));
+        struct chan_slot *s = chan_slot_at(c, pos & (c->mark - 1));
         size_t stamp = atomic_load_explicit(&s->stamp, memory_order_acquire);
         if (stamp == pos) { /* free for this lap: claim it */
-            size_t next = next_pos(c, pos) | (tail & c->wait_bit);
+            size_t next = chan_next_pos(c, pos) | (tail & c->wait_bit);
             if (atomic_compare_exchange_weak_explicit(&c->tail, &tail, next, memory_order_seq_cst,
                                                       memory_order_relaxed)) {
                 chan_copy(c, s->data, elem);
@@ -78,10 +66,10 @@ static inline __attribute__((always_inline)) int ring_recv(rsock_chan *c, void *
     size_t head = atomic_load_explicit(&c->head, memory_order_relaxed);
     for (int spins = 0;;) {
         size_t pos = head & ~c->wait_bit;
-        struct chan_slot *s = slot_at(c, pos & (c->mark - 1));
+        struct chan_slot *s = chan_slot_at(c, pos & (c->mark - 1));
         size_t stamp = atomic_load_explicit(&s->stamp, memory_order_acquire);
         if (stamp == pos + 1) { /* full for this lap: claim it */
-            size_t next = next_pos(c, pos) | (head & c->wait_bit);
+            size_t next = chan_next_pos(c, pos) | (head & c->wait_bit);
             if (atomic_compare_exchange_weak_explicit(&c->head, &head, next, memory_order_seq_cst,
                                                       memory_order_relaxed)) {
                 chan_copy(c, elem, s->data);
