@@ -5,8 +5,8 @@
  *   - messages per second through a buffered channel from one thread to
  *     another, against a pthread mutex + condition variable queue of the
  *     same capacity (target: at least 2x).  Go's buffered channel between
- *     two goroutines (GOMAXPROCS=2) is measured by bench/runtime.sh beside
- *     this program, from the line "chan-threads-msgs-per-s N" it prints.
+ *     two goroutines (GOMAXPROCS=2) is measured by bench/runtime.sh, in
+ *     runs alternated with this program's `once` (one cross-thread run).
  * Also the CPU seconds each cross-thread run used (both threads), so a
  * figure won by spinning shows. */
 #include "bench.h"
@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <rsock.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #define HANDOFFS 2000000L /* one-thread figures count CPU time: bench_thread_ns */
@@ -184,8 +185,12 @@ static double queue_threads_rate(long n)
     return sum == MESSAGES * (MESSAGES - 1) / 2 ? (double)MESSAGES / secs : 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "once") == 0) { /* one run, for runs alternated with Go's */
+        printf("chan-threads-msgs-per-s %.0f\n", chan_threads_rate(0));
+        return 0;
+    }
     /* One core for the one-thread figures: switches, not migrations. */
     cpu_set_t all;
     sched_getaffinity(0, sizeof all, &all);
@@ -218,6 +223,5 @@ int main(void)
            "queue %.0f ns\n",
            PAIRS, rmin, rmax, bench_middle(ccpu, PAIRS) * 1e9 / MESSAGES,
            bench_middle(qcpu, PAIRS) * 1e9 / MESSAGES);
-    printf("chan-threads-msgs-per-s %.0f\n", c);
     return 0;
 }

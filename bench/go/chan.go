@@ -4,7 +4,9 @@
 // With the argument "pingpong": two goroutines passing a number back and
 // forth over two unbuffered channels (run with GOMAXPROCS=1, as
 // bench_chan's ping-pong runs on one thread); prints
-// "go-pingpong-ns-per-handoff N", the median of 5 runs.
+// "go-pingpong-ns-per-handoff N", the median of 5 runs.  With "once": one
+// run of the buffered channel ("go-chan-msgs-per-s N"), for runs
+// alternated with bench_chan's.
 package main
 
 import (
@@ -67,6 +69,10 @@ func main() {
 		}
 		sort.Float64s(ns)
 		fmt.Printf("go-pingpong-ns-per-handoff %.1f\n", ns[2])
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "once" {
+		fmt.Printf("go-chan-msgs-per-s %.0f\n", run())
 		return
 	}
 	rates := make([]float64, 5)
