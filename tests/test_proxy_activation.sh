@@ -10,12 +10,17 @@
 #    READY=1 reaches an abstract NOTIFY_SOCKET (@name).
 #    LOCAL systemd:NAME takes the socket of that name (LISTEN_FDNAMES).
 # 3. LOCAL fd:9 (the socket moved to descriptor 9 by a shell) serves, and
-#    the proxy holds the socket once: descriptor 9 is closed once adopted.
+#    with --threads 2 the proxy holds the socket 3 times (a copy per thread
+#    and the one they are made from): descriptor 9 is closed once adopted.
 # 4. Refusals exit 1 naming LOCAL: systemd with nothing passed, or with a
 #    LISTEN_FDS that is no number; systemd:NAME when no socket has that
 #    name; fd:N not open, not a socket, not listening.
+# 5. --threads 2 on LOCAL systemd (TCP): both threads accept clients of the
+#    one socket (the control socket's stats count each thread's), again
+#    after a reload, and in a new process that took it over (--takeover,
+#    the old one exits 0); a drain then ends the new one, exit 0.
 source "$(dirname "$0")/lib/proxy.sh"
-need systemd-socket-activate socat
+need systemd-socket-activate socat jq
 start_echo 127.0.0.1:0
 
 # echo_through_tcp PORT WORD: WORD comes back through the proxy on PORT.
@@ -96,18 +101,65 @@ pass "LOCAL systemd:api took the socket named api of two passed (LISTEN_FDNAMES=
 # 3. fd:9: the socket moved by a shell before the proxy starts.
 port=$(free_port)
 start sd9 systemd-socket-activate -l "127.0.0.1:$port" \
-  bash -c 'exec 9<&3 3<&-; exec "$0" fd:9 "$1"' "$PROXY" "$ECHO_ADDR"
+  bash -c 'exec 9<&3 3<&-; exec "$0" --threads 2 fd:9 "$1"' "$PROXY" "$ECHO_ADDR"
 sd9_pid=$LAST_PID
 wait_for "$WORK/sd9.log" "^Listening on 127.0.0.1:$port" >/dev/null
 echo_through_tcp "$port" nine
 # The listening socket's inode (/proc/net/tcp: local port in hex, state 0A
-# LISTEN), then how many of the proxy's descriptors hold it: one.
+# LISTEN), then how many of the proxy's descriptors hold it: one per thread
+# and the copy they are made from, 9 not among them.
 inode=$(awk -v p="$(printf ':%04X' "$port")" '$2 ~ p"$" && $4 == "0A" {print $10}' /proc/net/tcp)
 [ -n "$inode" ] || fail "fd:9: no listening socket on port $port in /proc/net/tcp"
 held=$(find "/proc/$sd9_pid/fd" -lname "socket:\[$inode\]" | wc -l)
-[ "$held" = 1 ] || fail "fd:9: the proxy holds the listening socket $held times, want 1 (9 not closed?)"
+[ "$held" = 3 ] || fail "fd:9, 2 threads: the proxy holds the listening socket $held times, want 3 (9 not closed?)"
 stop "$sd9_pid" "LOCAL fd:9"
-pass "LOCAL fd:9 served a client; the proxy holds its socket once (9 closed once adopted)"
+pass "LOCAL fd:9 served a client; the proxy holds its socket once per thread and once more (9 closed once adopted)"
+
+# 5. --threads 2 on LOCAL systemd: every thread accepts on the one socket.
+CTL=$WORK/ctl.sock
+# ask COMMAND: the control socket's answer.
+ask() { printf '%s\n' "$1" | timeout 10 socat -t 5 - "UNIX-CONNECT:$CTL"; }
+# every_thread_accepts PORT WHAT: rounds of 8 connections to PORT (50 at
+# most) until each of the 2 threads has served more than before, by the
+# control socket's counts; prints them.
+every_thread_accepts() {
+  local before now
+  before=$(ask stats | jq -c .thread_connections)
+  for _ in $(seq 50); do
+    timeout 20 "$PUSH" -n 1K -c 8 -t 15 "127.0.0.1:$1" >"$WORK/push.log" 2>&1 ||
+      fail "$2: no relay: $(cat "$WORK/push.log")"
+    now=$(ask stats | jq -c .thread_connections)
+    jq -en --argjson b "$before" --argjson n "$now" \
+      '($n | length) == 2 and ([0, 1] | all($n[.] > ($b[.] // 0)))' >/dev/null && { echo "$now"; return; }
+  done
+  fail "$2: after 400 connections the threads have served $now (before: $before): not both accept"
+}
+port=$(free_port)
+start sdt systemd-socket-activate -l "127.0.0.1:$port" \
+  "$PROXY" --threads 2 --control "$CTL" systemd "$ECHO_ADDR"
+sdt_pid=$LAST_PID
+wait_for "$WORK/sdt.log" "^Listening on 127.0.0.1:$port" >/dev/null
+echo_through_tcp "$port" threads # starts the proxy
+wait_for "$WORK/sdt.log" 'relaying ' >/dev/null
+first=$(every_thread_accepts "$port" "LOCAL systemd, 2 threads")
+kill -HUP "$sdt_pid"
+wait_for "$WORK/sdt.log" 'reloaded' >/dev/null
+reloaded=$(every_thread_accepts "$port" "after a reload")
+start sdnew "$PROXY" --threads 2 --control "$CTL" --takeover "$CTL" systemd "$ECHO_ADDR"
+new_pid=$LAST_PID
+PIDS+=("$new_pid")
+wait_for "$WORK/sdnew.log" 'took over the listening sockets' 30 >/dev/null
+rc=0
+timeout 30 tail --pid="$sdt_pid" -f /dev/null || fail "the old proxy did not exit after the takeover"
+wait "$sdt_pid" || rc=$?
+[ "$rc" = 0 ] || fail "the old proxy exited $rc after the takeover, want 0"
+taken=$(every_thread_accepts "$port" "after a takeover")
+[ "$(ask drain)" = ok ] || fail "drain did not answer ok"
+timeout 30 tail --pid="$new_pid" -f /dev/null || fail "the new proxy did not exit after the drain"
+rc=0
+wait "$new_pid" || rc=$?
+[ "$rc" = 0 ] || fail "the new proxy exited $rc after the drain, want 0"
+pass "LOCAL systemd, --threads 2: both threads accept (connections per thread $first; after a reload $reloaded; in the process that took it over $taken); drained, exit 0"
 
 # 4. Refusals: exit 1 at once, the message names LOCAL.
 refused() { # EXPECTED-TEXT COMMAND...

@@ -41,14 +41,19 @@ static void json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* The totals, and the connections each thread has served (accepted, or
+ * taken over): how evenly the threads share the clients. */
 static void answer_stats(FILE *f)
 {
     struct totals t;
     stats_total(&t);
     fprintf(f, "{\"connections\":%lld,\"active\":%lld,\"bytes_up\":%lld,\"bytes_down\":%lld,"
-            "\"errors\":%lld}",
+            "\"errors\":%lld,\"thread_connections\":[",
             (long long)t.conns, (long long)t.active, (long long)t.up, (long long)t.down,
             (long long)t.errors);
+    for (int i = 0; i < nworkers; i++)
+        fprintf(f, "%s%lld", i ? "," : "", (long long)STAT_GET(workers[i].conns_total));
+    fputs("]}", f);
 }
 
 static void answer_servers(FILE *f, struct pool *p)

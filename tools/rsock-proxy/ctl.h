@@ -2,7 +2,8 @@
  * that talks to it.
  *
  * Protocol: one command per line, one answer line each:
- *   stats     {"connections":N,"active":N,"bytes_up":N,"bytes_down":N,"errors":N}
+ *   stats     {"connections":N,"active":N,"bytes_up":N,"bytes_down":N,"errors":N,
+ *             "thread_connections":[N,..]} (one count per thread)
  *   backends  {"listeners":[{"name":..,"local":..,"servers":[{"address":..,
  *             "from":..,"up":true,"active":N},..]},..]}
  *   reload    ok | error: ...

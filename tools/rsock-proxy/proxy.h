@@ -42,7 +42,8 @@ struct listener {
     struct pool *pool;
     struct traffic *traffic; /* metrics of connections refused before a backend */
     rsock_t *first;          /* thread 0's socket, bound when the generation was made */
-    bool inherited;          /* systemd or fd:N: one socket, thread 0 accepts */
+    bool inherited;          /* systemd or fd:N: one socket, every thread accepts */
+    int shared_fd;           /* inherited: its copy, duplicated for each thread; else -1 */
 };
 
 /* The listeners and pools of one config.  Connections hold a reference

@@ -17,8 +17,10 @@
 #include "notify.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct generation *current;
 
@@ -32,6 +34,8 @@ static void generation_free(struct generation *g)
     for (int i = 0; i < g->nlisteners; i++) {
         pool_free(g->listeners[i].pool);
         rsock_close(g->listeners[i].first); /* still here when no thread took it */
+        if (g->listeners[i].shared_fd >= 0)
+            close(g->listeners[i].shared_fd);
     }
     rsock_chan_free(g->adopted);
     if (g->owns_config) {
@@ -64,25 +68,42 @@ struct listener *generation_find(const struct generation *g, const struct listen
     return same_local == 1 ? found : NULL;
 }
 
+/* An inherited socket is one socket for every thread: each accepts on a
+ * duplicate of shared_fd (worker.c), kept by the generation. */
+static int share_inherited(struct listener *l, int fd)
+{
+    l->inherited = true;
+    l->shared_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (l->shared_fd >= 0)
+        return 0;
+    int err = errno;
+    log_line(-1, "listener %s: LOCAL %s: cannot duplicate its socket: %s", l->lc->name,
+             l->lc->local, strerror(err));
+    return -err;
+}
+
 /* A LOCAL the old generation had keeps its address (the real port, when
  * it said port 0); a new one is parsed and bound here, on thread 0. */
 static int place_listener(struct listener *l, const struct generation *old)
 {
     const struct listener *kept = generation_find(old, l->lc);
+    int rc = 0;
     if (kept) {
         l->local = kept->local;
+        if (kept->inherited && kept->shared_fd >= 0) /* for a thread that lacks its copy */
+            rc = share_inherited(l, kept->shared_fd);
         l->inherited = kept->inherited;
     } else if (takeover_count(l->lc->local) > 0) { /* the old process's sockets */
-        int rc = takeover_take(l->lc->local, 0, &l->first);
+        rc = takeover_take(l->lc->local, 0, &l->first);
         if (rc <= 0)
             return rc < 0 ? rc : -EBADF;
-        l->inherited = is_inherited_local(l->lc->local);
+        rc = is_inherited_local(l->lc->local) ? share_inherited(l, rsock_fd(l->first)) : 0;
         rsock_getsockname(l->first, &l->local);
     } else if (is_inherited_local(l->lc->local)) {
-        int rc = inherited_listeners(l->lc->local, &l->first, 1); /* said */
+        rc = inherited_listeners(l->lc->local, &l->first, 1); /* said */
         if (rc < 0)
             return rc;
-        l->inherited = true;
+        rc = share_inherited(l, rsock_fd(l->first));
         rsock_getsockname(l->first, &l->local);
     } else {
         if (rsock_addr_parse(&l->local, l->lc->local) < 0) {
@@ -90,13 +111,13 @@ static int place_listener(struct listener *l, const struct generation *old)
                      rsock_error_message());
             return -EINVAL;
         }
-        int rc = open_listener(l, &l->local, true, &l->first);
+        rc = open_listener(l, &l->local, true, &l->first);
         if (rc < 0)
             return rc;
         rsock_getsockname(l->first, &l->local);
     }
     rsock_addr_format(&l->local, l->local_text, sizeof l->local_text);
-    return 0;
+    return rc;
 }
 
 static int make_listener(struct generation *g, int i, const struct generation *old)
@@ -104,6 +125,7 @@ static int make_listener(struct generation *g, int i, const struct generation *o
     struct listener *l = &g->listeners[i];
     l->gen = g;
     l->lc = &g->config->listeners[i];
+    l->shared_fd = -1;
     l->traffic = metrics_for(l->lc->name, "");
     int rc = pool_new(l->lc, &l->pool);
     return rc < 0 ? rc : place_listener(l, old);

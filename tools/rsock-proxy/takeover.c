@@ -6,7 +6,8 @@
  *   old -> new   "listener N LOCAL\n" with N descriptors (SCM_RIGHTS), one
  *                line per listener: every thread's socket of it (SO_REUSEPORT
  *                spreads connections over all of them, so each must go on
- *                being served); then "end\n"
+ *                being served; an inherited socket once: the threads hold
+ *                copies of it); then "end\n"
  *   new -> old   "ready\n" once it accepts on them
  *   old -> new   "ok\n"; the old one stops accepting (its copies close; the
  *                sockets and their queues live on in the new process) and
@@ -137,15 +138,20 @@ static void give_connections(rsock_t *c)
     rsock_chan_send(given, NULL, -1);
 }
 
-/* Every thread's socket of a listener whose LOCAL text is `local`. */
+/* Every thread's socket of a listener whose LOCAL text is `local`; of an
+ * inherited one, one descriptor (the threads hold copies of one socket:
+ * the new process makes its own). */
 static int sockets_of(const char *local, int *fds, int max)
 {
     int n = 0;
     for (int i = 0; i < nworkers; i++)
         for (int k = 0; k < MAX_LISTENERS && n < max; k++) {
             const struct acceptor_slot *slot = &workers[i].slots[k];
-            if (slot->l && slot->sock && !strcmp(slot->l->lc->local, local))
+            if (slot->l && slot->sock && !strcmp(slot->l->lc->local, local)) {
                 fds[n++] = rsock_fd(slot->sock);
+                if (slot->l->inherited)
+                    return n;
+            }
         }
     return n;
 }

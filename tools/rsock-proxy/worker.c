@@ -1,7 +1,7 @@
 /* One thread of the proxy: its own loop, an acceptor per listener (each a
- * group of one, with the thread's own SO_REUSEPORT socket) and the `conns`
- * group (one member per connection).  A steward fiber waits for the stop
- * or a new generation:
+ * group of one, with the thread's own SO_REUSEPORT socket, or its own
+ * descriptor of an inherited one) and the `conns` group (one member per
+ * connection).  A steward fiber waits for the stop or a new generation:
  * - a new generation (a reload): a listener whose LOCAL stays keeps its
  *   socket and acceptor, which take the new listener for their next
  *   accept; one that went is closed; a new one is opened;
@@ -11,9 +11,11 @@
 #include "notify.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A free slot (acceptors hold their slot's address: slots never move). */
 static struct acceptor_slot *free_slot(struct worker *w)
@@ -24,8 +26,28 @@ static struct acceptor_slot *free_slot(struct worker *w)
     return NULL;
 }
 
+/* This thread's descriptor of an inherited socket (one socket for all,
+ * which cannot be bound again): a duplicate registered with this thread's
+ * loop.  A new client wakes every thread waiting on it; one accept wins,
+ * the others get nothing (EAGAIN) and wait again. */
+static int inherited_copy(const struct listener *l, rsock_t **out)
+{
+    int fd = fcntl(l->shared_fd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) {
+        int err = errno;
+        log_line(-1, "listener %s: cannot duplicate the socket of %s: %s", l->lc->name,
+                 l->lc->local, strerror(err));
+        return -err;
+    }
+    int rc = rsock_fdopen(fd, out);
+    if (rc < 0)
+        close(fd);
+    return rc;
+}
+
 /* Socket `index` of l on this thread: thread 0's first is l->first; a
- * takeover's are the old process's; else one of our own. */
+ * takeover's are the old process's; an inherited one's a duplicate; else
+ * one of our own. */
 static int open_slot(struct worker *w, struct listener *l, int index)
 {
     struct acceptor_slot *slot = free_slot(w);
@@ -38,9 +60,11 @@ static int open_slot(struct worker *w, struct listener *l, int index)
         l->first = NULL;
     } else if ((rc = takeover_take(l->lc->local, index, &slot->sock)) != 0)
         rc = rc > 0 ? 0 : rc;
+    else if (l->inherited && index == w->index)
+        rc = inherited_copy(l, &slot->sock);
     else if (l->inherited || index != w->index ||
              (w->index != 0 && rsock_addr_family(&l->local) == AF_UNIX))
-        return 0; /* one inherited socket, one Unix path: thread 0 accepts on it */
+        return 0; /* one Unix path: thread 0 accepts on it */
     else
         rc = open_listener(l, &l->local, true, &slot->sock);
     if (rc == 0)
