@@ -72,15 +72,22 @@ static inline void bench_yielder(void *arg)
         rsock_yield();
 }
 
-static inline double bench_yield_ns(long n)
+/* ns per switch between a fiber running `one` and a fiber running `two`
+ * (each given n / 2 yields). */
+static inline double bench_yield_pair_ns(void (*one)(void *), void (*two)(void *), long n)
 {
     rsock_fiber *a, *b;
     long long t0 = bench_thread_ns();
-    rsock_spawn(bench_yielder, (void *)(n / 2), &a);
-    rsock_spawn(bench_yielder, (void *)(n / 2), &b);
+    rsock_spawn(one, (void *)(n / 2), &a);
+    rsock_spawn(two, (void *)(n / 2), &b);
     rsock_join(a, -1);
     rsock_join(b, -1);
     return (double)(bench_thread_ns() - t0) / (double)n;
+}
+
+static inline double bench_yield_ns(long n)
+{
+    return bench_yield_pair_ns(bench_yielder, bench_yielder, n);
 }
 
 /* ok: whether the target is met. */

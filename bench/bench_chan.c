@@ -78,16 +78,7 @@ static __attribute__((noinline)) void yielder_b(void *arg)
     }
 }
 
-static double yield_apart_ns(long n)
-{
-    rsock_fiber *a, *b;
-    long long t0 = bench_thread_ns();
-    rsock_spawn(yielder_a, (void *)(n / 2), &a);
-    rsock_spawn(yielder_b, (void *)(n / 2), &b);
-    rsock_join(a, -1);
-    rsock_join(b, -1);
-    return (double)(bench_thread_ns() - t0) / (double)n;
-}
+static double yield_apart_ns(long n) { return bench_yield_pair_ns(yielder_a, yielder_b, n); }
 
 /* ---- two threads: a channel against a mutex + condvar queue ---- */
 
