@@ -21,6 +21,13 @@
 #    --user U in a sticky world-writable one (as /tmp: only the file's owner
 #    may remove it there); in a directory U may not write, --user U is
 #    refused, exit 1, naming the path, and leaves no file.
+# 10. the control socket (--control) stays root's after the drop (given to
+#    U, U's other processes could control the proxy) and is removed at exit
+#    through its directory: --user U --chroot DIR in a directory of U's
+#    leaves no file; --user U in root's directory leaves it, says so, and
+#    the next start replaces it; refused, exit 1: a second proxy while one
+#    answers there, and started as U, a socket U may not connect to (root's)
+#    or may not remove (U's, in root's directory).
 source "$(dirname "$0")/lib/proxy.sh"
 if [ "$(id -u)" != 0 ]; then echo "SKIP: needs root (CI runs as root)"; exit 77; fi
 checks=0
@@ -186,5 +193,49 @@ grep -qF -- "--user $user: $theirs/local.sock could not be removed at exit: $use
 [ ! -e "$theirs/local.sock" ] || fail "the refused start left $theirs/local.sock"
 pass "a Unix LOCAL is removed at exit after --user --chroot and in a sticky directory; one $user could not remove is refused, exit 1, no file left"
 checks=$((checks + 1))
+
+# with_control NAME CTL OPTIONS...: a proxy with --control CTL and
+# OPTIONS (--user U among them), up; its socket is root's, mode 0600.
+with_control() {
+  local name=$1 ctl=$2; shift 2
+  start "$name" "$PROXY" --control "$ctl" "$@" 127.0.0.1:0 "$ECHO_ADDR"
+  PROXY_PID=$LAST_PID
+  PROXY_ADDR=$(wait_for "$WORK/$name.log" 'relaying ' | sed -E 's/.*relaying ([^ ]+) .*/\1/')
+  wait_for "$WORK/$name.log" "running as $user " >/dev/null
+  [ "$(stat -c %U:%a "$ctl" 2>&1)" = root:600 ] || fail "$name: $ctl: $(stat -c %U:%a "$ctl" 2>&1), want root:600"
+}
+# refused_start WANT COMMAND...: exit 1, saying WANT.
+refused_start() {
+  local want=$1 rc=0; shift
+  timeout 10 "$@" >"$WORK/bad.log" 2>&1 || rc=$?
+  [ "$rc" = 1 ] || fail "$*: exit $rc, want 1 ($(cat "$WORK/bad.log"))"
+  grep -qF -- "$want" "$WORK/bad.log" || fail "$*: said \"$(cat "$WORK/bad.log")\", want \"$want\""
+}
+with_control ctl_chroot "$mine/ctl.sock" --user "$user" --chroot "$jail"
+stop_proxy
+[ ! -e "$mine/ctl.sock" ] || fail "--user --chroot: $mine/ctl.sock is left after the exit"
+ctl=$theirs/ctl.sock
+with_control ctl_root "$ctl" --user "$user"
+stop_proxy
+[ -S "$ctl" ] || fail "--user, root's directory: $ctl removed, yet $user may not write there"
+grep -qF "control socket $ctl left at exit: Permission denied (the next start replaces it)" \
+  "$WORK/ctl_root.log" || fail "the control socket left is not said: $(tail -3 "$WORK/ctl_root.log")"
+with_control ctl_again "$ctl" --user "$user"
+relays "the start after a control socket was left"
+refused_start "rsock-proxy: --control $ctl: another proxy answers there (stop it, or replace it with --takeover $ctl)" \
+  "$PROXY" --control "$ctl" 127.0.0.1:0 "$ECHO_ADDR"
+stop_proxy
+pass "--control: removed at exit after --user --chroot; left by --user in root's directory (said), replaced by the next start; refused while a proxy answers there"
+checks=$((checks + 1))
+if "${as_user[@]}" test -x "$PROXY"; then
+  refused_start "rsock-proxy: --control $ctl: cannot tell whether a proxy answers there: Permission denied" \
+    "${as_user[@]}" "$PROXY" --control "$ctl" 127.0.0.1:0 "$ECHO_ADDR"
+  chown "$user" "$ctl" # connect(2) now says refused: a stale socket $user may not remove
+  refused_start "rsock-proxy: --control $ctl: a socket nobody answers on is there and cannot be removed: Permission denied" \
+    "${as_user[@]}" "$PROXY" --control "$ctl" 127.0.0.1:0 "$ECHO_ADDR"
+  [ -S "$ctl" ] || fail "a refused start removed $ctl"
+  pass "started as $user: --control on root's socket, and on a stale one $user may not remove, refused"
+  checks=$((checks + 1))
+fi
 
 echo "$checks passed, 0 failed"

@@ -2,15 +2,22 @@
  * may use (made 0600 under a umask, then checked), served by fibers of
  * thread 0 in one group: an acceptor and one fiber per client, each line
  * waited for with a deadline, so a silent client parks only its own fiber
- * and is closed in the end.  Commands and answers: ctl.h. */
+ * and is closed in the end.  Commands and answers: ctl.h.
+ * The file is removed at the end through a handle on its directory opened
+ * at the bind (after --chroot the path names nothing).  It stays the
+ * starting user's under --user (given to the user, any process of the
+ * user could control the proxy): where the user may not remove it, it is
+ * left, and the next start replaces it, as nobody answers there. */
 #include "ctl.h"
 #include "proxy.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define CTL_IDLE_MS 30000 /* a client's wait for its next command */
@@ -22,6 +29,8 @@ static struct {
     rsock_group *fibers;
     rsock_addr addr;
     struct stat st; /* the socket file as bound: removed at the end only if still it */
+    int dir;        /* its directory (O_PATH), opened at the bind */
+    char name[sizeof(((struct sockaddr_un *)0)->sun_path) + 1]; /* its last component */
     int clients;
 } ctl;
 
@@ -209,15 +218,25 @@ static int clear_path(const char *path)
                 path);
         return -1;
     }
-    rsock_t *probe;
-    bool live = rsock_socket(AF_UNIX, SOCK_STREAM, 0, &probe) == 0 &&
-                rsock_connect(probe, &ctl.addr) != -ECONNREFUSED;
+    rsock_t *probe = NULL;
+    int rc = rsock_socket(AF_UNIX, SOCK_STREAM, 0, &probe);
+    if (rc == 0)
+        rc = rsock_connect(probe, &ctl.addr); /* -EAGAIN: a full backlog, alive */
     rsock_close(probe);
-    if (live && !cfg.takeover) {
-        fprintf(stderr, "rsock-proxy: --control %s: another proxy answers there\n", path);
+    if (rc != -ECONNREFUSED && !cfg.takeover) {
+        if (rc == 0 || rc == -EAGAIN)
+            fprintf(stderr, "rsock-proxy: --control %s: another proxy answers there (stop it, "
+                            "or replace it with --takeover %s)\n", path, path);
+        else
+            fprintf(stderr, "rsock-proxy: --control %s: cannot tell whether a proxy answers "
+                            "there: %s\n", path, rsock_strerror(rc));
         return -1;
     }
-    unlink(path);
+    if (unlink(path) != 0 && errno != ENOENT) {
+        fprintf(stderr, "rsock-proxy: --control %s: a socket nobody answers on is there and "
+                        "cannot be removed: %s\n", path, strerror(errno));
+        return -1;
+    }
     return 0;
 }
 
@@ -232,8 +251,14 @@ static int bind_private(const char *path)
         fprintf(stderr, "rsock-proxy: --control %s: %s\n", path, rsock_error_message());
         return -1;
     }
-    if (lstat(path, &ctl.st) != 0 || (ctl.st.st_mode & 0777) != 0600 ||
-        ctl.st.st_uid != geteuid()) {
+    ctl.dir = open_parent(path, ctl.name, sizeof ctl.name);
+    if (ctl.dir < 0) {
+        fprintf(stderr, "rsock-proxy: --control %s: its directory: %s\n", path, strerror(errno));
+        unlink(path);
+        return -1;
+    }
+    if (fstatat(ctl.dir, ctl.name, &ctl.st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        (ctl.st.st_mode & 0777) != 0600 || ctl.st.st_uid != geteuid()) {
         fprintf(stderr, "rsock-proxy: --control %s: the socket file is not mode 0600 and ours\n",
                 path);
         unlink(path);
@@ -267,6 +292,19 @@ int ctl_start(const char *path)
     return 0;
 }
 
+/* The socket file, while it is still the one we bound (not a successor's:
+ * a takeover binds its own there). */
+static void remove_socket_file(void)
+{
+    struct stat now;
+    if (fstatat(ctl.dir, ctl.name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+        now.st_dev == ctl.st.st_dev && now.st_ino == ctl.st.st_ino &&
+        unlinkat(ctl.dir, ctl.name, 0) != 0)
+        log_line(0, "control socket %s left at exit: %s (the next start replaces it)",
+                 rsock_addr_path(&ctl.addr), strerror(errno));
+    close(ctl.dir);
+}
+
 void ctl_end(void)
 {
     if (!ctl.listener)
@@ -274,9 +312,5 @@ void ctl_end(void)
     rsock_group_close(ctl.fibers);
     rsock_close(ctl.listener);
     ctl.listener = NULL;
-    const char *path = rsock_addr_path(&ctl.addr);
-    struct stat now;
-    if (path && lstat(path, &now) == 0 && now.st_dev == ctl.st.st_dev &&
-        now.st_ino == ctl.st.st_ino)
-        unlink(path); /* not a successor's (a takeover binds its own there) */
+    remove_socket_file();
 }

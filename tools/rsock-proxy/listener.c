@@ -68,10 +68,7 @@ static int path_in_the_way(const rsock_addr *a)
     return -EEXIST;
 }
 
-/* The directory `path` is in, opened as a handle (O_PATH) that still
- * finds it after a chroot, and the last component to `name`: -1 when the
- * directory cannot be opened. */
-static int open_parent(const char *path, char *name, size_t size)
+int open_parent(const char *path, char *name, size_t size)
 {
     const char *slash = strrchr(path, '/');
     char dir[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];

@@ -136,6 +136,10 @@ int open_listener(const struct listener *l, const rsock_addr *at, bool reuseport
 void remove_local_paths(void);        /* at exit: our Unix sockets */
 void forget_local_paths(void);        /* a takeover: the new process's now */
 void keep_local_path(const rsock_addr *a); /* a takeover: a Unix LOCAL now ours */
+/* The directory `path` is in, opened as a handle (O_PATH) that still
+ * finds it after a chroot, and the last component to `name`: -1 (errno)
+ * when the directory cannot be opened. */
+int open_parent(const char *path, char *name, size_t size);
 /* --user, before the drop: the socket files become the user's; the path of
  * one the user could not remove at exit (its directory), or NULL. */
 void give_local_paths(uid_t uid, gid_t gid);
