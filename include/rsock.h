@@ -709,14 +709,21 @@ RSOCK_API int64_t rsock_copy_with(rsock_t *from, rsock_t *to, int64_t deadline, 
  * Delay"), in milliseconds. */
 #define RSOCK_DIAL_DELAY_MS 250
 
+/* rsock_relay / rsock_relay_stop flag, with the RSOCK_COPY_* ones: the
+ * caller closes both sockets once the relay returns 0, so the direction
+ * that reaches its end of stream last does not shut down its writing side
+ * (the close sends the end of stream; one syscall fewer per connection). */
+#define RSOCK_RELAY_CLOSING 4
+
 /* Bytes a relay moved, per direction. */
 typedef struct { int64_t a_to_b, b_to_a; } rsock_relay_stats;
 
 /* Both directions of a connection at once: the tutorial's two copies as one
  * call.  Copies a -> b in the calling fiber and b -> a in a helper fiber
- * (each as rsock_copy_with with `flags`: 0 or RSOCK_COPY_*), until both
- * directions reached end of stream; each shuts down its writing side when
- * its reader ends.  An error in either direction stops the other at once.
+ * (each as rsock_copy_with with `flags`: 0 or RSOCK_COPY_*, plus
+ * RSOCK_RELAY_CLOSING), until both directions reached end of stream; each
+ * shuts down its writing side when its reader ends (but the last with
+ * RSOCK_RELAY_CLOSING).  An error in either direction stops the other at once.
  * With idle_ms > 0 the relay stops when no byte moved EITHER way for
  * idle_ms.  Closes neither socket.  `st` (may be NULL) gets the byte counts,
  * whatever the result.  Returns 0.  Errors: -EINVAL (a NULL socket, a == b,

@@ -10,6 +10,8 @@
 #define RSOCK__IN 1u  /* input direction */
 #define RSOCK__OUT 2u /* output direction */
 #define RSOCK__HUP 4u /* in `ready`: the peer hung up or an error is pending */
+#define RSOCK__ERR 8u /* in `ready`: an error or a hang-up both ways (not the
+                       * peer's end of stream alone) */
 
 struct rsock__waiter; /* a fiber parked on a device (wait.c, loop.c) */
 
@@ -28,6 +30,9 @@ struct rsock {
     struct rsock__waiter *waiters[2];   /* parked for input [0], output [1] */
     void *loop;                         /* the loop it is registered with, or NULL */
     struct rsock *loop_prev, *loop_next; /* the loop's devices, re-registered after fork */
+    unsigned long forks;                /* the process's fork count when it was made */
+    bool shared;                        /* its descriptor may have other holders:
+                                         * adopted (rsock_fdopen) or handed out (rsock_fd) */
 };
 
 /* ---- error record (error.c) ----
@@ -84,6 +89,10 @@ int rsock__loop_add(struct rsock *s);
 /* Deregister `s` (before its descriptor is closed) and wake its waiters
  * with -ECANCELED. */
 void rsock__loop_remove(struct rsock *s);
+/* As rsock__loop_remove, but the poller is not told: for a descriptor
+ * about to be closed that no one else holds, whose close(2) deregisters
+ * it (socket.c decides). */
+void rsock__loop_forget(struct rsock *s);
 
 /* Record a timeout of `op` on fd, saying so when `deadline` had passed
  * long before the call `began` (a duration passed as a deadline). */

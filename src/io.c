@@ -103,8 +103,10 @@ int rsock_connect_wait(rsock_t *s, const rsock_addr *a, int64_t deadline)
         return rc;
     /* epoll re-polls at delivery and a socket in SYN_SENT is not writable,
      * so output with no error or hang-up reported means connected; only
-     * trouble needs SO_ERROR to say what it was. */
-    return rsock__ready_hup(s) ? connect_result(s, a) : 0;
+     * trouble needs SO_ERROR to say what it was.  The peer's end of stream
+     * alone (EPOLLRDHUP: a server that spoke and closed at once) is no
+     * trouble: a FIN comes only on a connection made. */
+    return rsock__ready_err(s) ? connect_result(s, a) : 0;
 }
 
 ssize_t rsock_read(rsock_t *s, void *buf, size_t len, int64_t deadline)

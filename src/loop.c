@@ -113,19 +113,30 @@ static void wake_all(struct rsock__sched *S, struct rsock__waiter **list, int re
     }
 }
 
-void rsock__loop_remove(struct rsock *s)
+static void leave_loop(struct rsock *s, bool tell_poller)
 {
     struct rsock__sched *S = s->loop;
     if (!S)
         return;
-    rsock__poll_remove(S, s);
+    if (tell_poller)
+        rsock__poll_remove(S, s);
     unlink_device(S, s);
     wake_all(S, &s->waiters[0], -ECANCELED);
     wake_all(S, &s->waiters[1], -ECANCELED);
 }
 
+void rsock__loop_remove(struct rsock *s) { leave_loop(s, true); }
+
+void rsock__loop_forget(struct rsock *s) { leave_loop(s, false); }
+
 void rsock__loop_event(struct rsock__sched *S, struct rsock *s, unsigned events)
 {
+    /* A closed device: an edge harvested before its close, or one of a
+     * descriptor a child held for a moment after the close (a
+     * posix_spawn(3) child before its exec runs no fork handler; the
+     * device's memory is quarantined meanwhile, socket.c). */
+    if (__builtin_expect(s->magic != RSOCK__LIVE, 0))
+        return;
     if (s == S->remote_dev) { /* another thread queued wakes for this loop */
         rsock__ready_set(s, RSOCK__IN);
         rsock__remote_drain(S);

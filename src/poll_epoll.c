@@ -48,6 +48,8 @@ static unsigned to_bits(unsigned e)
     unsigned bits = 0;
     if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         bits |= RSOCK__HUP;
+    if (e & (EPOLLHUP | EPOLLERR))
+        bits |= RSOCK__ERR;
     if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         bits |= RSOCK__IN;
     if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))

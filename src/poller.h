@@ -42,7 +42,7 @@ void rsock__poll_wait(struct rsock__sched *S, int timeout_ms);
 int rsock__poll_after_fork(struct rsock__sched *S);
 
 /* Implemented by the loop (loop.c), called by the backend: the kernel
- * reported `events` for `s`, a set of RSOCK__IN, RSOCK__OUT, RSOCK__HUP
+ * reported `events` for `s`, a set of RSOCK__IN, RSOCK__OUT, RSOCK__HUP, RSOCK__ERR
  * (an error or a hang-up also reports both directions: a waiter must wake
  * to see it). */
 void rsock__loop_event(struct rsock__sched *S, struct rsock *s, unsigned events);

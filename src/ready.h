@@ -22,10 +22,15 @@ static inline bool rsock__ready_has(const struct rsock *s, unsigned dir)
 /* The poller reported a hang-up or an error (the next call will see it). */
 static inline bool rsock__ready_hup(const struct rsock *s) { return s->ready & RSOCK__HUP; }
 
+/* ... and more than the peer's end of stream: an error, or a hang-up both
+ * ways (a connect that failed; a connected socket whose peer only sent its
+ * FIN reports EPOLLRDHUP alone). */
+static inline bool rsock__ready_err(const struct rsock *s) { return s->ready & RSOCK__ERR; }
+
 /* An operation in `dir` found nothing to do: the next wait parks. */
 static inline void rsock__ready_clear(struct rsock *s, unsigned dir) { s->ready &= ~dir; }
 
-/* The poller reported `bits` (RSOCK__IN, RSOCK__OUT, RSOCK__HUP). */
+/* The poller reported `bits` (RSOCK__IN, RSOCK__OUT, RSOCK__HUP, RSOCK__ERR). */
 static inline void rsock__ready_set(struct rsock *s, unsigned bits) { s->ready |= bits; }
 
 /* A read in stream `s` asked for `asked` bytes and got `got`.  A short
@@ -47,14 +52,14 @@ static inline void rsock__ready_registered(struct rsock *s) { s->ready = RSOCK__
  * both ways (a wrong guess costs one -EAGAIN); a hang-up stays known. */
 static inline void rsock__ready_moved(struct rsock *s)
 {
-    s->ready = (s->ready & RSOCK__HUP) | RSOCK__IN | RSOCK__OUT;
+    s->ready = (s->ready & (RSOCK__HUP | RSOCK__ERR)) | RSOCK__IN | RSOCK__OUT;
 }
 
 /* A connect is under way: forget what the poller said before it (an
  * unconnected socket polls as writable and hung up). */
 static inline void rsock__ready_connecting(struct rsock *s)
 {
-    s->ready &= ~(RSOCK__OUT | RSOCK__HUP);
+    s->ready &= ~(RSOCK__OUT | RSOCK__HUP | RSOCK__ERR);
 }
 
 /* Closed: nothing is ready. */

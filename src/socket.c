@@ -5,10 +5,36 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* ---- closing without EPOLL_CTL_DEL ----
+ * close(2) deregisters a descriptor from epoll when it releases the file,
+ * that is when no other descriptor holds it: then the poller's remove is a
+ * syscall for nothing (one per connection end).  A file may have other
+ * holders when the device adopted the descriptor (rsock_fdopen), handed it
+ * out (rsock_fd: the caller may dup or pass it), or a fork(2) came after
+ * the device was made (the child holds a copy): those are removed first,
+ * as before.  A fork that runs while a close has decided not to remove but
+ * has not closed yet would copy the descriptor after the decision, so the
+ * fork handler waits for such closes to finish (a close is microseconds;
+ * the wait is bounded for one that lingers, SO_LINGER). */
+static unsigned long forks;       /* fork(2)s of the process so far */
+static unsigned long closing_now; /* closes between that decision and close(2) */
+static pthread_once_t fork_watch = PTHREAD_ONCE_INIT;
+
+static void before_fork(void)
+{
+    __atomic_add_fetch(&forks, 1, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < 100000 && __atomic_load_n(&closing_now, __ATOMIC_SEQ_CST); i++)
+        sched_yield();
+}
+
+static void watch_forks(void) { pthread_atfork(before_fork, NULL, NULL); }
 
 /* Wrap descriptor `fd` in a device registered with this thread's loop.
  * On failure the descriptor is closed when `owned`, else left alone. */
@@ -21,8 +47,15 @@ static int make_device(int fd, int domain, int type, int proto, unsigned open, b
             close(fd);
         return rsock__fail(ENOMEM, "rsock_socket: out of memory");
     }
-    *s = (rsock_t){.magic = RSOCK__LIVE, .fd = fd, .domain = domain, .type = type,
-                   .protocol = proto, .open = open};
+    pthread_once(&fork_watch, watch_forks);
+    *s = (rsock_t){.magic = RSOCK__LIVE,
+                   .fd = fd,
+                   .domain = domain,
+                   .type = type,
+                   .protocol = proto,
+                   .open = open,
+                   .forks = __atomic_load_n(&forks, __ATOMIC_SEQ_CST),
+                   .shared = !owned};
     int rc = rsock__loop_add(s);
     if (rc < 0) {
         if (owned)
@@ -241,12 +274,16 @@ int rsock_close(rsock_t *s)
     if (s->magic != RSOCK__LIVE)
         return rsock__fail(EBADF, "rsock_close: socket already closed (closed twice)");
     int fd = s->fd;
-    rsock__loop_remove(s);
+    __atomic_add_fetch(&closing_now, 1, __ATOMIC_SEQ_CST);
+    if (!s->shared && s->forks == __atomic_load_n(&forks, __ATOMIC_SEQ_CST))
+        rsock__loop_forget(s); /* the close below deregisters it */
+    else
+        rsock__loop_remove(s);
     retire(s);
     /* Linux frees the descriptor even when close reports EINTR: never retry. */
-    if (close(fd) < 0 && errno != EINTR)
-        return rsock__fail_sys(errno, "rsock_close fd %d", fd);
-    return 0;
+    int rc = close(fd) < 0 && errno != EINTR ? errno : 0;
+    __atomic_sub_fetch(&closing_now, 1, __ATOMIC_SEQ_CST);
+    return rc ? rsock__fail_sys(rc, "rsock_close fd %d", fd) : 0;
 }
 
 static int name_of(const char *op, rsock_t *s, rsock_addr *out,
@@ -289,7 +326,12 @@ int rsock_type(const rsock_t *s)
 int rsock_fd(const rsock_t *s)
 {
     int rc = rsock__check_dev("rsock_fd", s);
-    return rc < 0 ? rc : s->fd;
+    if (rc < 0)
+        return rc;
+    /* The caller may dup or pass it: rsock_close removes it from the poller
+     * first from now on.  (Devices are never const objects.) */
+    __atomic_store_n(&((rsock_t *)s)->shared, true, __ATOMIC_RELAXED);
+    return s->fd;
 }
 
 const char *rsock__family_name(int family, char buf[16])

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -322,6 +323,61 @@ static void test_connect_wait(void)
     rsock_close(s);
 }
 
+/* A server that speaks and closes at once, before the connecting fiber
+ * first hears of its socket: the one edge brings output, input and the
+ * peer's end of stream (EPOLLRDHUP) together.  Connected (no error is
+ * pending: SO_ERROR is asked only on EPOLLERR / EPOLLHUP), then its bytes
+ * and its end of stream are read. */
+static void *speak_and_close(void *arg)
+{
+    int l = *(int *)arg, c = accept(l, NULL, NULL);
+    if (c >= 0) {
+        (void)!write(c, "hi", 2);
+        close(c);
+    }
+    return NULL;
+}
+
+struct connecting {
+    rsock_t *s;
+    rsock_addr *addr;
+    int rc;
+};
+
+static void connect_fiber(void *arg)
+{
+    struct connecting *c = arg;
+    c->rc = rsock_connect_wait(c->s, c->addr, rsock_now() + 5000);
+}
+
+static void test_connect_wait_server_closed_at_once(void)
+{
+    rsock_addr addr;
+    rsock_addr_in(&addr, "127.0.0.1", 0);
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(l >= 0 && bind(l, &addr.sa, addr.len) == 0 && listen(l, 4) == 0);
+    socklen_t len = sizeof addr.ss;
+    REQUIRE(getsockname(l, &addr.sa, &len) == 0);
+    addr.len = len;
+    pthread_t server;
+    REQUIRE(pthread_create(&server, NULL, speak_and_close, &l) == 0);
+    struct connecting c = {.addr = &addr, .rc = 1};
+    REQUIRE(rsock_socket(AF_INET, SOCK_STREAM, 0, &c.s) == 0);
+    rsock_fiber *f;
+    REQUIRE(rsock_spawn(connect_fiber, &c, &f) == 0);
+    rsock_yield();  /* it connects and parks */
+    usleep(100000); /* the loop does not poll meanwhile: the server is done */
+    REQUIRE(pthread_join(server, NULL) == 0);
+    CHECK_EQ(rsock_join(f, rsock_now() + 5000), 0);
+    CHECK_EQ(c.rc, 0);
+    char buf[8];
+    CHECK_EQ(rsock_read_full(c.s, buf, 2, NULL, rsock_now() + 5000), 2);
+    CHECK(memcmp(buf, "hi", 2) == 0);
+    CHECK_EQ(rsock_read(c.s, buf, 1, rsock_now() + 5000), 0);
+    rsock_close(c.s);
+    close(l);
+}
+
 /* ---- copy ---- */
 
 /* Copy a -> b while fibers write (`wfn`) into a's peer and read b's peer
@@ -529,6 +585,7 @@ int main(void)
     RUN(test_waits_time_out);
     RUN(test_read_eof_and_write_all);
     RUN(test_connect_wait);
+    RUN(test_connect_wait_server_closed_at_once);
     RUN(test_copy_8mib_splice);
     RUN(test_copy_8mib_buffer);
     RUN(test_copy_default);

@@ -2,6 +2,7 @@
  * lookup parks only its fiber), and several OS threads each run their own
  * loop side by side (two SO_REUSEPORT listeners on one port). */
 #include "check.h"
+#include "fiber.h"
 #include "internal.h"
 #include "sandbox.h"
 
@@ -176,6 +177,75 @@ static void test_fork_gives_the_child_its_own_loop(void)
     rsock_close(peer);
 }
 
+/* ---- close: the poller forgets every closed descriptor ----
+ * rsock_close leaves the deregistering to close(2) when no one else holds
+ * the file, and removes the descriptor itself when someone may: a dup of
+ * rsock_fd's descriptor, a child forked after the device was made.  Either
+ * way, this thread's epoll instance lists it no more (its fdinfo). */
+
+/* Is fd registered with this thread's epoll instance? */
+static bool registered(int fd)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", rsock__sched_get()->poll_fd);
+    FILE *f = fopen(path, "r");
+    REQUIRE(f != NULL);
+    bool found = false;
+    int tfd;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "tfd: %d", &tfd) == 1 && tfd == fd)
+            found = true;
+    fclose(f);
+    return found;
+}
+
+static void test_close_alone(void)
+{
+    rsock_t *s;
+    REQUIRE(rsock_socket(AF_INET, SOCK_STREAM, 0, &s) == 0);
+    int fd = s->fd;
+    CHECK(registered(fd));
+    CHECK_EQ(rsock_close(s), 0);
+    CHECK(!registered(fd));
+}
+
+static void test_close_after_rsock_fd_dup(void)
+{
+    rsock_t *s;
+    REQUIRE(rsock_socket(AF_INET, SOCK_STREAM, 0, &s) == 0);
+    int fd = rsock_fd(s), copy = dup(fd); /* the file outlives the close */
+    REQUIRE(copy >= 0);
+    CHECK_EQ(rsock_close(s), 0);
+    CHECK(!registered(fd));
+    close(copy);
+}
+
+static void test_close_after_fork(void)
+{
+    rsock_t *before, *after;
+    int go[2];
+    REQUIRE(pipe(go) == 0);
+    REQUIRE(rsock_socket(AF_INET, SOCK_STREAM, 0, &before) == 0);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) { /* holds `before`'s file until the parent says */
+        char c;
+        close(go[1]);
+        _exit(read(go[0], &c, 1) == 0 ? 0 : 1);
+    }
+    close(go[0]);
+    REQUIRE(rsock_socket(AF_INET, SOCK_STREAM, 0, &after) == 0); /* made after: its own */
+    int fd_before = before->fd, fd_after = after->fd;
+    CHECK_EQ(rsock_close(before), 0);
+    CHECK(!registered(fd_before));
+    CHECK_EQ(rsock_close(after), 0);
+    CHECK(!registered(fd_after));
+    close(go[1]);
+    int status;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(void)
 {
     rsock_yield();
@@ -183,6 +253,9 @@ int main(void)
     RUN(test_resolution_off_the_loop);
     RUN(test_threads_side_by_side);
     RUN(test_fork_gives_the_child_its_own_loop);
+    RUN(test_close_alone);
+    RUN(test_close_after_rsock_fd_dup);
+    RUN(test_close_after_fork);
     CHECK_EQ(check_fd_count(), fds);
     return check_done();
 }

@@ -146,6 +146,80 @@ static void test_echo_splice(void)
     echo_client_first(true, RSOCK_COPY_SPLICE);
 }
 
+/* RSOCK_RELAY_CLOSING: the client's half-close still travels (the first
+ * direction to end shuts b down), but the direction that ends second does
+ * not shut a down: the client sees its end of stream only when the caller
+ * closes a, as it promised. */
+static void closing_skips_last_shutdown(bool tcp, int copy_flags)
+{
+    int fds = check_fd_count();
+    struct conn c;
+    conn_open(&c, tcp);
+    struct relay_run r = {.c = &c,
+                          .deadline = rsock_now() + 10000,
+                          .flags = copy_flags | RSOCK_RELAY_CLOSING,
+                          .rc = 1};
+    rsock_fiber *f = relay_start(&r);
+    write_text(c.client, "hello");
+    read_exact(c.server, "hello");
+    CHECK_EQ(rsock_shutdown(c.client, SHUT_WR), 0);
+    read_eof(c.server); /* the first end: shut down as ever */
+    write_text(c.server, "bye");
+    CHECK_EQ(rsock_shutdown(c.server, SHUT_WR), 0);
+    read_exact(c.client, "bye");
+    CHECK_EQ(rsock_join(f, rsock_now() + 5000), 0);
+    CHECK_EQ(r.rc, 0);
+    CHECK_EQ(r.st.a_to_b, 5);
+    CHECK_EQ(r.st.b_to_a, 3);
+    char ch;
+    CHECK_ERR(rsock_read(c.client, &ch, 1, rsock_now() + 100), ETIMEDOUT, "");
+    rsock_close(c.a); /* the caller's close ends the stream */
+    c.a = NULL;
+    read_eof(c.client);
+    rsock_close(c.client);
+    rsock_close(c.b);
+    rsock_close(c.server);
+    rsock__io_pool_drain();
+    CHECK_EQ(check_fd_count(), fds);
+}
+
+static void test_closing_tcp(void)
+{
+    closing_skips_last_shutdown(true, 0);
+}
+static void test_closing_unix_buffer(void)
+{
+    closing_skips_last_shutdown(false, RSOCK_COPY_BUFFER);
+}
+
+/* RSOCK_RELAY_CLOSING when the server ends first: the client's side (the
+ * second end) is the one left to the close. */
+static void test_closing_server_first(void)
+{
+    struct conn c;
+    conn_open(&c, true);
+    struct relay_run r = {
+        .c = &c, .deadline = rsock_now() + 10000, .flags = RSOCK_RELAY_CLOSING, .rc = 1};
+    rsock_fiber *f = relay_start(&r);
+    write_text(c.server, "banner");
+    CHECK_EQ(rsock_shutdown(c.server, SHUT_WR), 0);
+    read_exact(c.client, "banner");
+    read_eof(c.client); /* the first end: shut down as ever */
+    write_text(c.client, "late");
+    read_exact(c.server, "late");
+    CHECK_EQ(rsock_shutdown(c.client, SHUT_WR), 0);
+    CHECK_EQ(rsock_join(f, rsock_now() + 5000), 0);
+    CHECK_EQ(r.rc, 0);
+    char ch;
+    CHECK_ERR(rsock_read(c.server, &ch, 1, rsock_now() + 100), ETIMEDOUT, "");
+    rsock_close(c.b);
+    c.b = NULL;
+    read_eof(c.server);
+    rsock_close(c.client);
+    rsock_close(c.a);
+    rsock_close(c.server);
+}
+
 /* The server half-closes first: the client still talks, and is heard. */
 static void test_server_half_closes_first(void)
 {
@@ -405,6 +479,7 @@ static void test_refusals(void)
     CHECK_ERR(rsock_relay(x, NULL, -1, 0, 0, NULL), EINVAL, "rsock_relay: NULL b");
     CHECK_ERR(rsock_relay(x, x, -1, 0, 0, NULL), EINVAL, "one socket");
     CHECK_ERR(rsock_relay(x, y, -1, 0, 8, NULL), EINVAL, "bad flags");
+    CHECK_ERR(rsock_relay(x, y, -1, 0, 8 | RSOCK_RELAY_CLOSING, NULL), EINVAL, "bad flags");
     /* a direction that cannot start (a shut for reading) is the relay's error */
     REQUIRE(rsock_shutdown(x, SHUT_RD) == 0);
     CHECK_ERR(rsock_relay(x, y, rsock_now() + 1000, 0, 0, NULL), EBADF, "shut down");
@@ -420,6 +495,9 @@ int main(void)
     RUN(test_echo_tcp);
     RUN(test_echo_buffer);
     RUN(test_echo_splice);
+    RUN(test_closing_tcp);
+    RUN(test_closing_unix_buffer);
+    RUN(test_closing_server_first);
     RUN(test_server_half_closes_first);
     RUN(test_reset_on_b_stops_a);
     RUN(test_reset_on_a_stops_b);
