@@ -26,6 +26,7 @@ struct conn {
     rsock_addr peer, dst;   /* the client, and what it connected to */
     struct server *backend; /* picked and connected; NULL for one taken over */
     int64_t began;
+    struct keepalive_wait keepalive; /* the socket to REMOTE's, armed late */
     rsock_relay_stats before; /* bytes relayed by the process we took it over from */
 };
 
@@ -196,16 +197,20 @@ static int reach_backend(struct conn *c)
 
 /* Both ways until both streams end, or until a takeover stops the relay
  * (every byte read written) and the connection goes to the new process;
- * bytes are counted when it returns. */
+ * bytes are counted when it returns.  Both sockets are closed right after
+ * (RSOCK_RELAY_CLOSING: the close sends the last end of stream). */
 static void relay(struct conn *c)
 {
     struct worker *w = c->w;
     rsock_relay_stats moved;
     rsock_chan *handover = takeover_handover_chan(); /* NULL: no control socket */
     int64_t idle_ms = (int64_t)(conf(c)->idle_timeout * 1000);
-    int rc = handover ? rsock_relay_stop(c->client, c->server, -1, idle_ms, conf(c)->copy_flags,
-                                         handover, &moved)
-                      : rsock_relay(c->client, c->server, -1, idle_ms, conf(c)->copy_flags, &moved);
+    int flags = conf(c)->copy_flags | RSOCK_RELAY_CLOSING;
+    keepalive_later(w, &c->keepalive, c->server, conf(c));
+    int rc = handover
+                 ? rsock_relay_stop(c->client, c->server, -1, idle_ms, flags, handover, &moved)
+                 : rsock_relay(c->client, c->server, -1, idle_ms, flags, &moved);
+    keepalive_drop(w, &c->keepalive);
     if (rc == -EINTR && takeover_pass(c->l->lc->local, c->client, c->server, &c->peer, &moved) == 0)
         rc = 0; /* handed over: the new process relays it from here */
     enum end_kind how = end_kind_of(rc);

@@ -68,6 +68,15 @@ struct acceptor_slot {
     struct worker *w;
 };
 
+/* A connection whose socket to REMOTE waits for its TCP keepalive
+ * (sockets.c): on its worker's list until armed or closed. */
+struct keepalive_wait {
+    struct keepalive_wait *prev, *next;
+    rsock_t *sock;
+    const struct proxy_config *config;
+    bool listed;
+};
+
 /* One thread: a loop, its listeners, its connections. */
 struct worker {
     int index;
@@ -75,6 +84,9 @@ struct worker {
     struct generation *gen; /* the one its slots serve (a reference) */
     rsock_group *conns;     /* one member per connection */
     rsock_chan *reloads;    /* struct generation *: a new one to serve */
+    struct keepalive_wait *unarmed; /* sockets.c: REMOTE sockets to arm */
+    rsock_fiber *arming;            /* sockets.c: the fiber that arms them */
+    bool arming_idle, arming_stop;  /* it sleeps with none listed; it ends */
     pthread_t thread;
     /* statistics, read by the summary from another thread; each worker's
      * on cache lines of its own (they change on every connection) */
@@ -127,7 +139,16 @@ void budget_release(void); /* after the relay */
 /* sockets.c */
 void apply_sockopts(const struct proxy_config *c, rsock_t *s, int where);
 void set_stream_options(const struct proxy_config *c, rsock_t *s); /* NODELAY, keepalive */
-int upstream_socket(const struct proxy_config *c, int family, rsock_t **out);
+int upstream_socket(const struct proxy_config *c, int family, rsock_t **out); /* NODELAY */
+/* --keepalive on a connected socket to REMOTE, armed by the worker within
+ * KEEPALIVE_ARM_MS unless dropped first (a short connection never pays
+ * the four setsockopt(2)); drop it before closing the socket. */
+#define KEEPALIVE_ARM_MS 500
+void keepalive_later(struct worker *w, struct keepalive_wait *k, rsock_t *s,
+                     const struct proxy_config *c);
+void keepalive_drop(struct worker *w, struct keepalive_wait *k);
+int keepalive_start(struct worker *w); /* its fiber; 0 or -errno */
+void keepalive_end(struct worker *w);  /* when no connection is left */
 void reset_on_close(rsock_t *s); /* SO_LINGER 0: the close sends a reset */
 
 /* listener.c */

@@ -139,6 +139,7 @@ static void stop(struct worker *w)
     rsock_group_wait(w->conns, grace_end);
     rsock_group_close(w->conns);
     w->conns = NULL;
+    keepalive_end(w); /* no connection is left to arm */
     generation_put(w->gen);
     w->gen = NULL;
 }
@@ -173,6 +174,8 @@ int worker_start(struct worker *w)
     rsock_set_stack_size(64 * 1024);
     rsock_set_busy_poll(cfg.busy_poll_us); /* 0..RSOCK_BUSY_POLL_MAX_US: checked when parsed */
     int rc = rsock_group_new(&w->conns);
+    if (rc == 0)
+        rc = keepalive_start(w);
     for (int i = 0; rc == 0 && i < w->gen->nlisteners; i++)
         rc = open_slots(w, &w->gen->listeners[i]);
     if (rc == 0)
