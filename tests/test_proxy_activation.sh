@@ -10,15 +10,17 @@
 #    READY=1 reaches an abstract NOTIFY_SOCKET (@name).
 #    LOCAL systemd:NAME takes the socket of that name (LISTEN_FDNAMES).
 # 3. LOCAL fd:9 (the socket moved to descriptor 9 by a shell) serves, and
-#    with --threads 2 the proxy holds the socket 3 times (a copy per thread
-#    and the one they are made from): descriptor 9 is closed once adopted.
+#    with --threads 2 the proxy holds the socket twice (a descriptor per
+#    thread): descriptor 9 is closed once adopted.
 # 4. Refusals exit 1 naming LOCAL: systemd with nothing passed, or with a
 #    LISTEN_FDS that is no number; systemd:NAME when no socket has that
 #    name; fd:N not open, not a socket, not listening.
 # 5. --threads 2 on LOCAL systemd (TCP): both threads accept clients of the
 #    one socket (the control socket's stats count each thread's), again
 #    after a reload, and in a new process that took it over (--takeover,
-#    the old one exits 0); a drain then ends the new one, exit 0.
+#    the old one exits 0); a drain then closes the socket (the proxy held
+#    it alone: a new client is refused, not queued) while an open
+#    connection still echoes, and the proxy exits 0 once it ends.
 source "$(dirname "$0")/lib/proxy.sh"
 need systemd-socket-activate socat jq
 start_echo 127.0.0.1:0
@@ -107,13 +109,13 @@ wait_for "$WORK/sd9.log" "^Listening on 127.0.0.1:$port" >/dev/null
 echo_through_tcp "$port" nine
 # The listening socket's inode (/proc/net/tcp: local port in hex, state 0A
 # LISTEN), then how many of the proxy's descriptors hold it: one per thread
-# and the copy they are made from, 9 not among them.
+# (9 not among them).
 inode=$(awk -v p="$(printf ':%04X' "$port")" '$2 ~ p"$" && $4 == "0A" {print $10}' /proc/net/tcp)
 [ -n "$inode" ] || fail "fd:9: no listening socket on port $port in /proc/net/tcp"
 held=$(find "/proc/$sd9_pid/fd" -lname "socket:\[$inode\]" | wc -l)
-[ "$held" = 3 ] || fail "fd:9, 2 threads: the proxy holds the listening socket $held times, want 3 (9 not closed?)"
+[ "$held" = 2 ] || fail "fd:9, 2 threads: the proxy holds the listening socket $held times, want 2 (9 not closed?)"
 stop "$sd9_pid" "LOCAL fd:9"
-pass "LOCAL fd:9 served a client; the proxy holds its socket once per thread and once more (9 closed once adopted)"
+pass "LOCAL fd:9 served a client; the proxy holds its socket once per thread (9 closed once adopted)"
 
 # 5. --threads 2 on LOCAL systemd: every thread accepts on the one socket.
 CTL=$WORK/ctl.sock
@@ -154,12 +156,21 @@ timeout 30 tail --pid="$sdt_pid" -f /dev/null || fail "the old proxy did not exi
 wait "$sdt_pid" || rc=$?
 [ "$rc" = 0 ] || fail "the old proxy exited $rc after the takeover, want 0"
 taken=$(every_thread_accepts "$port" "after a takeover")
+exec 8<>"/dev/tcp/127.0.0.1/$port" || fail "cannot connect to port $port before the drain"
+printf 'held\n' >&8 && read -r -t 10 reply <&8 && [ "$reply" = held ] || fail "the held connection: no echo"
 [ "$(ask drain)" = ok ] || fail "drain did not answer ok"
+until=$((SECONDS + 10)) # the threads close their descriptors of the socket
+while timeout 5 socat -u /dev/null "TCP:127.0.0.1:$port" 2>/dev/null; do
+  [ $SECONDS -lt $until ] || fail "10 s after the drain, a new client still connects (the socket is held open)"
+  sleep 0.05
+done
+printf 'still\n' >&8 && read -r -t 10 reply <&8 && [ "$reply" = still ] || fail "the held connection: no echo during the drain"
+exec 8>&- 8<&-
 timeout 30 tail --pid="$new_pid" -f /dev/null || fail "the new proxy did not exit after the drain"
 rc=0
 wait "$new_pid" || rc=$?
 [ "$rc" = 0 ] || fail "the new proxy exited $rc after the drain, want 0"
-pass "LOCAL systemd, --threads 2: both threads accept (connections per thread $first; after a reload $reloaded; in the process that took it over $taken); drained, exit 0"
+pass "LOCAL systemd, --threads 2: both threads accept (connections per thread $first; after a reload $reloaded; in the process that took it over $taken); a drain refuses new clients, the open one echoes, exit 0"
 
 # 4. Refusals: exit 1 at once, the message names LOCAL.
 refused() { # EXPECTED-TEXT COMMAND...

@@ -56,7 +56,7 @@ static int make_workers(void)
         if (rsock_chan_new(sizeof(struct generation *), 4, &workers[i].reloads) < 0)
             return -1;
     }
-    return 0;
+    return generation_share(current) < 0 ? -1 : 0; /* a descriptor per thread */
 }
 
 static int setup(void)

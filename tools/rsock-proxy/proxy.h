@@ -43,7 +43,7 @@ struct listener {
     struct traffic *traffic; /* metrics of connections refused before a backend */
     rsock_t *first;          /* thread 0's socket, bound when the generation was made */
     bool inherited;          /* systemd or fd:N: one socket, every thread accepts */
-    int shared_fd;           /* inherited: its copy, duplicated for each thread; else -1 */
+    int *copies;  /* inherited: thread i's descriptor of it (i > 0), -1 once taken */
 };
 
 /* The listeners and pools of one config.  Connections hold a reference
@@ -170,6 +170,9 @@ const char *local_path_kept_from(uid_t uid, const gid_t *groups, int ngroups);
 extern struct generation *current; /* thread 0's: the newest */
 int generation_new(struct proxy_config *c, bool owns, const struct generation *old,
                    struct generation **out);
+/* The inherited sockets of g's new listeners: a descriptor for each thread
+ * but 0 (which takes `first`); 0, or -errno (said). */
+int generation_share(struct generation *g);
 void generation_get(struct generation *g);
 void generation_put(struct generation *g);
 /* g's listener that continues `lc` of another generation: the same LOCAL

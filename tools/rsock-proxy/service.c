@@ -34,8 +34,10 @@ static void generation_free(struct generation *g)
     for (int i = 0; i < g->nlisteners; i++) {
         pool_free(g->listeners[i].pool);
         rsock_close(g->listeners[i].first); /* still here when no thread took it */
-        if (g->listeners[i].shared_fd >= 0)
-            close(g->listeners[i].shared_fd);
+        for (int k = 0; g->listeners[i].copies && k < nworkers; k++)
+            if (g->listeners[i].copies[k] >= 0)
+                close(g->listeners[i].copies[k]); /* a thread that never took it */
+        free(g->listeners[i].copies);
     }
     rsock_chan_free(g->adopted);
     if (g->owns_config) {
@@ -68,18 +70,32 @@ struct listener *generation_find(const struct generation *g, const struct listen
     return same_local == 1 ? found : NULL;
 }
 
-/* An inherited socket is one socket for every thread: each accepts on a
- * duplicate of shared_fd (worker.c), kept by the generation. */
-static int share_inherited(struct listener *l, int fd)
+/* An inherited socket is one socket for every thread: thread 0 accepts
+ * on `first`, each other thread on a duplicate made here for it (and
+ * taken by it: none is left over to hold the socket open once the
+ * threads have closed theirs). */
+static int share_inherited(struct listener *l)
 {
-    l->inherited = true;
-    l->shared_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    if (l->shared_fd >= 0)
-        return 0;
-    int err = errno;
-    log_line(-1, "listener %s: LOCAL %s: cannot duplicate its socket: %s", l->lc->name,
-             l->lc->local, strerror(err));
+    l->copies = malloc(sizeof(int) * (size_t)nworkers);
+    int err = l->copies ? 0 : ENOMEM;
+    for (int i = 0; l->copies && i < nworkers; i++)
+        l->copies[i] = -1;
+    for (int i = 1; !err && i < nworkers; i++)
+        if ((l->copies[i] = fcntl(rsock_fd(l->first), F_DUPFD_CLOEXEC, 3)) < 0)
+            err = errno;
+    if (err)
+        log_line(-1, "listener %s: LOCAL %s: a descriptor for each thread: %s", l->lc->name,
+                 l->lc->local, strerror(err));
     return -err;
+}
+
+int generation_share(struct generation *g)
+{
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < g->nlisteners; i++)
+        if (g->listeners[i].inherited && g->listeners[i].first && !g->listeners[i].copies)
+            rc = share_inherited(&g->listeners[i]);
+    return rc;
 }
 
 /* A LOCAL the old generation had keeps its address (the real port, when
@@ -87,23 +103,20 @@ static int share_inherited(struct listener *l, int fd)
 static int place_listener(struct listener *l, const struct generation *old)
 {
     const struct listener *kept = generation_find(old, l->lc);
-    int rc = 0;
     if (kept) {
         l->local = kept->local;
-        if (kept->inherited && kept->shared_fd >= 0) /* for a thread that lacks its copy */
-            rc = share_inherited(l, kept->shared_fd);
         l->inherited = kept->inherited;
     } else if (takeover_count(l->lc->local) > 0) { /* the old process's sockets */
-        rc = takeover_take(l->lc->local, 0, &l->first);
+        int rc = takeover_take(l->lc->local, 0, &l->first);
         if (rc <= 0)
             return rc < 0 ? rc : -EBADF;
-        rc = is_inherited_local(l->lc->local) ? share_inherited(l, rsock_fd(l->first)) : 0;
+        l->inherited = is_inherited_local(l->lc->local);
         rsock_getsockname(l->first, &l->local);
     } else if (is_inherited_local(l->lc->local)) {
-        rc = inherited_listeners(l->lc->local, &l->first, 1); /* said */
+        int rc = inherited_listeners(l->lc->local, &l->first, 1); /* said */
         if (rc < 0)
             return rc;
-        rc = share_inherited(l, rsock_fd(l->first));
+        l->inherited = true;
         rsock_getsockname(l->first, &l->local);
     } else {
         if (rsock_addr_parse(&l->local, l->lc->local) < 0) {
@@ -111,13 +124,13 @@ static int place_listener(struct listener *l, const struct generation *old)
                      rsock_error_message());
             return -EINVAL;
         }
-        rc = open_listener(l, &l->local, true, &l->first);
+        int rc = open_listener(l, &l->local, true, &l->first);
         if (rc < 0)
             return rc;
         rsock_getsockname(l->first, &l->local);
     }
     rsock_addr_format(&l->local, l->local_text, sizeof l->local_text);
-    return rc;
+    return 0;
 }
 
 static int make_listener(struct generation *g, int i, const struct generation *old)
@@ -125,7 +138,6 @@ static int make_listener(struct generation *g, int i, const struct generation *o
     struct listener *l = &g->listeners[i];
     l->gen = g;
     l->lc = &g->config->listeners[i];
-    l->shared_fd = -1;
     l->traffic = metrics_for(l->lc->name, "");
     int rc = pool_new(l->lc, &l->pool);
     return rc < 0 ? rc : place_listener(l, old);
@@ -143,6 +155,8 @@ int generation_new(struct proxy_config *c, bool owns, const struct generation *o
     int rc = 0;
     for (int i = 0; rc == 0 && i < c->nlisteners; i++, g->nlisteners++)
         rc = make_listener(g, i, old);
+    if (rc == 0 && nworkers > 0) /* a reload (at the start: once the threads are counted) */
+        rc = generation_share(g);
     if (rc == 0)
         rc = checks_start(g);
     if (rc < 0) {

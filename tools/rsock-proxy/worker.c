@@ -11,7 +11,6 @@
 #include "notify.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,22 +26,20 @@ static struct acceptor_slot *free_slot(struct worker *w)
 }
 
 /* This thread's descriptor of an inherited socket (one socket for all,
- * which cannot be bound again): a duplicate registered with this thread's
- * loop.  A new client wakes every thread waiting on it; one accept wins,
- * the others get nothing (EAGAIN) and wait again. */
-static int inherited_copy(const struct listener *l, rsock_t **out)
+ * which cannot be bound again), made for it by thread 0 (service.c) and
+ * registered here with this thread's loop.  A new client wakes every
+ * thread waiting on it; one accept wins, the others get nothing (EAGAIN)
+ * and wait again.  1: taken; 0: none was made for us; -errno. */
+static int inherited_copy(struct listener *l, int index, rsock_t **out)
 {
-    int fd = fcntl(l->shared_fd, F_DUPFD_CLOEXEC, 3);
-    if (fd < 0) {
-        int err = errno;
-        log_line(-1, "listener %s: cannot duplicate the socket of %s: %s", l->lc->name,
-                 l->lc->local, strerror(err));
-        return -err;
-    }
+    if (!l->copies || l->copies[index] < 0)
+        return 0;
+    int fd = l->copies[index];
+    l->copies[index] = -1;
     int rc = rsock_fdopen(fd, out);
     if (rc < 0)
         close(fd);
-    return rc;
+    return rc < 0 ? rc : 1;
 }
 
 /* Socket `index` of l on this thread: thread 0's first is l->first; a
@@ -60,8 +57,8 @@ static int open_slot(struct worker *w, struct listener *l, int index)
         l->first = NULL;
     } else if ((rc = takeover_take(l->lc->local, index, &slot->sock)) != 0)
         rc = rc > 0 ? 0 : rc;
-    else if (l->inherited && index == w->index)
-        rc = inherited_copy(l, &slot->sock);
+    else if (l->inherited && index == w->index && (rc = inherited_copy(l, index, &slot->sock)) != 0)
+        rc = rc > 0 ? 0 : rc;
     else if (l->inherited || index != w->index ||
              (w->index != 0 && rsock_addr_family(&l->local) == AF_UNIX))
         return 0; /* one Unix path: thread 0 accepts on it */
