@@ -277,22 +277,12 @@ static inline __attribute__((always_inline)) int rdv_local(rsock_chan *c, int op
         goto general;
     if (chan_done(c))
         goto unlock;
-    struct chan_waiter *peer = chan_list(c, chan_other(op))->head;
+    struct chan_waiter *peer = chan_claim(c, chan_other(op));
     if (!peer) {
         if (!S->remote) /* a park: other threads must be able to reach it */
             goto unlock;
         return rsock__chan_park_local(S, c, op, elem);
     }
-    struct chan_choice *ch = peer->choice;
-    if (!ch->single || atomic_load_explicit(&ch->index, memory_order_relaxed) != CHAN_UNCLAIMED)
-        goto unlock; /* a peer choosing among several */
-    struct chan_wlist *l = chan_list(c, chan_other(op)); /* off, from the head */
-    if ((l->head = peer->next))
-        peer->next->prev = NULL;
-    else
-        l->tail = NULL;
-    peer->linked = false;
-    atomic_store_explicit(&ch->index, peer->index, memory_order_relaxed);
     if (op == RSOCK_CHAN_SEND) /* a word: no call to memcpy, so no register to save */
         chan_copy_word(c, peer->elem, elem);
     else
@@ -300,12 +290,7 @@ static inline __attribute__((always_inline)) int rdv_local(rsock_chan *c, int op
     chan_unlock(c, true);
     /* The peer is a fiber of this thread: a waiter is linked under the
      * lock, and any other thread's first lock ends the bias. */
-    struct rsock_fiber *f = ch->wake.fiber;
-    ch->result = 0;
-    ch->queued = false;
-    if (f->park_seq == ch->wake.seq)
-        rsock__wake(S, f, 0);
-    atomic_store_explicit(&ch->released, true, memory_order_release);
+    chan_finish_local(S, peer, 0);
     return 0;
 unlock:
     chan_unlock(c, true);

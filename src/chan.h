@@ -203,18 +203,10 @@ static inline bool chan_done(const rsock_chan *c)
 static inline __attribute__((always_inline)) void chan_copy(const rsock_chan *c, void *to,
                                                           const void *from)
 {
-    switch (c->elem_size) {
-    case 0:
-        return;
-    case 4:
-        memcpy(to, from, 4);
-        return;
-    case 8:
-        memcpy(to, from, 8);
-        return;
-    default:
+    if (chan_word(c))
+        chan_copy_word(c, to, from);
+    else
         memcpy(to, from, c->elem_size);
-    }
 }
 
 /* ---- parked fibers: the lists (under the channel's lock) ----
@@ -304,6 +296,22 @@ static inline struct chan_waiter *chan_claim(rsock_chan *c, int op)
  * node is queued, before the loop's eventfd is written. */
 void rsock__remote_wake_release(struct rsock__rwake *n, int result, atomic_bool *released);
 
+/* chan_finish for a waiter whose fiber is of this thread (S's): no call
+ * made, so a caller that is a leaf stays one. */
+static inline __attribute__((always_inline)) void chan_finish_local(struct rsock__sched *S,
+                                                                  struct chan_waiter *w,
+                                                                  int result)
+{
+    struct chan_choice *ch = w->choice;
+    ch->result = result;
+    ch->queued = false;
+    if (ch->wake.fiber->park_seq == ch->wake.seq)
+        rsock__wake(S, ch->wake.fiber, 0);
+    /* The last touch: the fiber, which may see its choice decided at once
+     * (another thread), leaves only after this (its stack holds `ch`). */
+    atomic_store_explicit(&ch->released, true, memory_order_release);
+}
+
 /* Tell a claimed waiter its outcome (after unlocking: a wake of another
  * thread's fiber is a syscall).  S: this thread's scheduler, or NULL. */
 static inline __attribute__((always_inline)) void chan_finish(struct rsock__sched *S,
@@ -311,18 +319,13 @@ static inline __attribute__((always_inline)) void chan_finish(struct rsock__sche
 {
     struct chan_choice *ch = w->choice;
     struct rsock_fiber *f = ch->wake.fiber;
-    ch->result = result;
     if (f->sched != S) {
+        ch->result = result;
         ch->queued = true;
         rsock__remote_wake_release(&ch->wake, 0, &ch->released);
         return;
     }
-    ch->queued = false;
-    if (f->park_seq == ch->wake.seq)
-        rsock__wake(S, f, 0);
-    /* The last touch: the fiber, which may see its choice decided at once
-     * (another thread), leaves only after this (its stack holds `ch`). */
-    atomic_store_explicit(&ch->released, true, memory_order_release);
+    chan_finish_local(S, w, result);
 }
 
 /* ---- parking (chan_wait.c) ---- */

@@ -51,6 +51,22 @@ static void choice_init(struct rsock__sched *S, struct chan_choice *ch, bool sin
     ch->wake.queued = false;
 }
 
+/* The wait of one clause, over `cl`, `w` and the lock taken `*biased`. */
+static void wait_of_one(struct chan_wait *cw, rsock_chan_clause *cl, struct chan_waiter *w,
+                        bool *biased)
+{
+    cw->cl = cl, cw->n = 1, cw->w = w, cw->locks = &cl->chan, cw->biased = biased;
+    cw->nlocks = 1;
+}
+
+/* Woken for nothing: the wake node renumbered for the next park. */
+static void renumber(struct rsock__sched *S, struct chan_wait *cw)
+{
+    rsock__chan_lock_all(S, cw);
+    cw->ch.wake.seq = S->park_seq + 1;
+    rsock__chan_unlock_all(cw);
+}
+
 static void enqueue_all(struct chan_wait *cw)
 {
     for (size_t i = 0; i < cw->n; i++) {
@@ -121,11 +137,8 @@ static inline __attribute__((always_inline)) int sleep_on(struct rsock__sched *S
     for (bool first = true;
          rc == 0 && atomic_load_explicit(&ch->index, memory_order_acquire) == CHAN_UNCLAIMED;
          first = false) {
-        if (!first) { /* woken for nothing: renumber the node for the next park */
-            rsock__chan_lock_all(S, cw);
-            ch->wake.seq = S->park_seq + 1;
-            rsock__chan_unlock_all(cw);
-        }
+        if (!first)
+            renumber(S, cw);
         rc = rsock__park(S);
     }
     self->unpark = NULL, self->unpark_arg = NULL;
@@ -223,13 +236,11 @@ static __attribute__((noinline)) int park_local_rest(struct rsock__sched *S,
                                                      struct local_park *p, int reason)
 {
     struct chan_wait *cw = &p->cw;
-    cw->cl = &p->cl, cw->n = 1, cw->w = &p->w, cw->locks = &p->cl.chan;
-    cw->biased = &p->biased, cw->nlocks = 1, cw->enqueued = true;
+    wait_of_one(cw, &p->cl, &p->w, &p->biased);
+    cw->enqueued = true;
     if (reason == 0 &&
         atomic_load_explicit(&cw->ch.index, memory_order_acquire) == CHAN_UNCLAIMED) {
-        rsock__chan_lock_all(S, cw); /* woken for nothing: the node renumbered, park again */
-        cw->ch.wake.seq = S->park_seq + 1;
-        rsock__chan_unlock_all(cw);
+        renumber(S, cw);
         reason = sleep_on(S, cw, -1);
     }
     if (settle(S, cw) < 0)
@@ -267,7 +278,7 @@ int rsock__chan_wait_one(struct rsock__sched *S, rsock_chan *c, int op, void *el
     rsock_chan_clause cl = {.chan = c, .op = op, .elem = elem};
     struct chan_waiter w;
     struct chan_wait cw;
-    cw.cl = &cl, cw.n = 1, cw.w = &w, cw.locks = &cl.chan, cw.biased = &biased, cw.nlocks = 1;
+    wait_of_one(&cw, &cl, &w, &biased);
     for (;;) { /* park's steps for one clause, without its loops */
         choice_init(S, &cw.ch, true);
         w.choice = &cw.ch, w.index = 0, w.elem = elem;
