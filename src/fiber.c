@@ -87,28 +87,16 @@ void rsock__switch_to(struct rsock__sched *S, struct rsock_fiber *from, struct r
     rsock__reap(S);
 }
 
-/* ---- the run queue ---- */
-
-static struct rsock_fiber *runq_pop(struct rsock__sched *S)
-{
-    struct rsock_fiber *f = S->runq_head;
-    if (f && !(S->runq_head = f->next))
-        S->runq_tail = NULL;
-    return f;
-}
-
 /* Switch to the next ready fiber, running the loop while none is ready. */
 static void schedule(struct rsock__sched *S, struct rsock_fiber *self)
 {
     for (;;) {
-        /* A busy loop must not starve wakes from other threads: a load
-         * here, the call only when some are queued. */
-        if (S->remote_queued && atomic_load_explicit(S->remote_queued, memory_order_relaxed))
+        if (rsock__remote_pending(S))
             rsock__remote_drain(S);
-        struct rsock_fiber *next = runq_pop(S);
+        struct rsock_fiber *next = rsock__runq_pop(S);
         if (next) {
             if (next != self)
-                rsock__switch_to(S, self, next);
+                rsock__switch(S, self, next);
             else
                 self->state = FIBER_RUNNING;
             return;

@@ -114,31 +114,53 @@ void rsock__reap(struct rsock__sched *S);
 #define RSOCK__SWITCH_TOLD 1
 #endif
 
+/* The next ready fiber, off the run queue; NULL when none. */
+static inline struct rsock_fiber *rsock__runq_pop(struct rsock__sched *S)
+{
+    struct rsock_fiber *f = S->runq_head;
+    if (f && !(S->runq_head = f->next))
+        S->runq_tail = NULL;
+    return f;
+}
+
+/* Whether other threads have queued wakes for this loop (one load: a busy
+ * loop checks it at every switch so as not to starve them). */
+static inline bool rsock__remote_pending(const struct rsock__sched *S)
+{
+    return S->remote_queued && atomic_load_explicit(S->remote_queued, memory_order_relaxed);
+}
+
+/* Run `to` in place of `from`: inline unless the sanitizers must hear of
+ * the switch (rsock__switch_to). */
+static inline void rsock__switch(struct rsock__sched *S, struct rsock_fiber *from,
+                                 struct rsock_fiber *to)
+{
+#ifdef RSOCK__SWITCH_TOLD
+    rsock__switch_to(S, from, to);
+#else
+    S->current = to;
+    to->state = FIBER_RUNNING;
+    rsock__ctx_switch(&from->ctx, &to->ctx);
+    if (S->dead)
+        rsock__reap(S);
+#endif
+}
+
 /* Park the current fiber until rsock__wake; returns the wake result.
  * Inline for the common case, another fiber ready and nothing to look at
  * first: every wait ends in a park, and a hand-off between two fibers is
  * little more than one. */
 static inline int rsock__park(struct rsock__sched *S)
 {
-    struct rsock_fiber *self = S->current, *next = S->runq_head;
-    if (!next || self->cancelled || self->cancel_pending ||
-        (S->remote_queued && atomic_load_explicit(S->remote_queued, memory_order_relaxed)))
+    struct rsock_fiber *self = S->current;
+    if (!S->runq_head || self->cancelled || self->cancel_pending || rsock__remote_pending(S))
         return rsock__park_slow(S);
     self->park_seq = ++S->park_seq;
     self->state = FIBER_PARKED;
-    if (!(S->runq_head = next->next))
-        S->runq_tail = NULL;
-#ifdef RSOCK__SWITCH_TOLD
-    rsock__switch_to(S, self, next);
-#else
-    S->current = next;
-    next->state = FIBER_RUNNING;
-    rsock__ctx_switch(&self->ctx, &next->ctx);
-    if (S->dead)
-        rsock__reap(S);
-#endif
+    rsock__switch(S, self, rsock__runq_pop(S));
     return self->wake_result;
 }
+
 /* At the run queue's end (inline: every hand-off between fibers is one). */
 static inline void rsock__runq_push(struct rsock__sched *S, struct rsock_fiber *f)
 {
